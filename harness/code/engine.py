@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState  # noqa: F401  (re-exported type for typing)
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from harness.code import facts as facts_mod
 from harness.code.facts import Facts
 from harness.code.rule import CodeRule
 from harness.code.unit import CodeUnit
+from harness.config import RulesConfig
 from harness.findings import Finding, Severity
 from harness.registry import all_rules
 from harness.registry import select as select_rules
@@ -155,6 +155,7 @@ class UnitContext:
     """Per-unit state shared by the rules during the pass."""
 
     facts: Facts
+    settings: RulesConfig = field(default_factory=RulesConfig)
     stack: list[cst.CSTNode] = field(default_factory=list)
     reports: list[_Report] = field(default_factory=list)
 
@@ -236,12 +237,18 @@ class RuleSet:
     """The enabled code rules and their dispatch tables, built once per run."""
 
     rules: tuple[type[CodeRule], ...]
+    settings: RulesConfig = RulesConfig()
 
     @classmethod
-    def build(cls, select: list[str] | None = None, ignore: list[str] | None = None) -> RuleSet:
+    def build(
+        cls,
+        select: list[str] | None = None,
+        ignore: list[str] | None = None,
+        settings: RulesConfig | None = None,
+    ) -> RuleSet:
         code_rules = {c: r for c, r in all_rules().items() if issubclass(r, CodeRule)}
         chosen = select_rules(code_rules, select, ignore)
-        return cls(tuple(chosen.values()))  # type: ignore[arg-type]
+        return cls(tuple(chosen.values()), settings or RulesConfig())  # type: ignore[arg-type]
 
     def instantiate(
         self, ctx: UnitContext
@@ -281,7 +288,7 @@ def parse(unit: CodeUnit) -> cst.Module | ParseFailure:
 
 def check_module(module: cst.Module, unit: CodeUnit, ruleset: RuleSet) -> CheckResult:
     facts = facts_mod.collect(module, role=unit.role, path=unit.path)
-    ctx = UnitContext(facts=facts)
+    ctx = UnitContext(facts=facts, settings=ruleset.settings)
     active, visits, leaves = ruleset.instantiate(ctx)
     if visits or leaves:
         _walk(module, ctx, visits, leaves)

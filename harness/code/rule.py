@@ -27,6 +27,7 @@ class CodeRule(RuleBase):
     def __init__(self, ctx: UnitContext) -> None:
         self.ctx = ctx
         self.facts: Facts = ctx.facts
+        self.settings = ctx.settings
 
     @classmethod
     def applies_to(cls, facts: Facts) -> bool:

@@ -1,0 +1,141 @@
+"""Project config: `harness.yaml` (or `[tool.harness]` in pyproject.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.errors import ConfigError
+
+CONFIG_NAMES = ("harness.yaml", "harness.yml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(_Strict):
+    """One model to run: an alias and a litellm model string.
+
+    API keys never live here: litellm reads them from its usual environment variables.
+    """
+
+    alias: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    model: str
+    api_base: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    max_concurrency: int = Field(default=8, ge=1)
+    rpm: float | None = Field(default=None, gt=0)
+    samples: int | None = Field(default=None, ge=1)
+
+    @property
+    def simulated(self) -> bool:
+        return self.model.startswith("sim/")
+
+    @field_validator("params")
+    @classmethod
+    def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
+        bad = [k for k in v if k.lower() in {"api_key", "authorization", "headers", "extra_headers"}]
+        if bad:
+            raise ValueError(f"{bad[0]!r} may not be set in config; use the environment")
+        return v
+
+
+class Limits(_Strict):
+    max_concurrency: int = Field(default=32, ge=1)
+    timeout: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    max_cost: float | None = Field(default=None, gt=0)
+
+
+class LintConfig(_Strict):
+    exclude: tuple[str, ...] = ()
+    fail_level: Literal["error", "warning", "info"] = "warning"
+    token_budget: int = Field(default=6000, gt=0)
+    ignore: tuple[str, ...] = ()
+
+
+class RulesConfig(_Strict):
+    read_model_suffixes: tuple[str, ...] = ("Read", "Out", "Response", "Public", "InDB", "Detail")
+    ruff_select: tuple[str, ...] = ("F", "E9", "B", "S608", "UP", "ASYNC", "DTZ")
+    ruff: bool = True
+
+
+class GateConfig(_Strict):
+    margin: float = Field(default=0.10, ge=0, le=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+
+
+class HarnessConfig(_Strict):
+    templates_dir: str = "prompt_templates"
+    reports_dir: str = "reports"
+    golden_dir: str = "golden"
+    store: str = ".harness/store.sqlite"
+    samples: int = Field(default=1, ge=1)
+    models: tuple[ModelConfig, ...] = ()
+    limits: Limits = Limits()
+    lint: LintConfig = LintConfig()
+    rules: RulesConfig = RulesConfig()
+    gate: GateConfig = GateConfig()
+
+    # Directory the config was loaded from; relative paths resolve against it.
+    root: str = Field(default=".", exclude=True)
+
+    def path(self, rel: str) -> Path:
+        return (Path(self.root) / rel).resolve()
+
+    def model(self, alias: str) -> ModelConfig:
+        for m in self.models:
+            if m.alias == alias:
+                return m
+        known = ", ".join(m.alias for m in self.models) or "none"
+        raise ConfigError(f"unknown model {alias!r}", hint=f"configured models: {known}")
+
+
+def find_config(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        for name in CONFIG_NAMES:
+            if (directory / name).is_file():
+                return directory / name
+        if (directory / "pyproject.toml").is_file():
+            data = tomllib.loads((directory / "pyproject.toml").read_text())
+            if "harness" in data.get("tool", {}):
+                return directory / "pyproject.toml"
+    return None
+
+
+def load_config(path: Path | None = None, *, start: Path | None = None) -> HarnessConfig:
+    """Load config from `path`, or search upwards from `start` (cwd). Defaults if none found."""
+    if path is None:
+        path = find_config((start or Path.cwd()).resolve())
+        if path is None:
+            return HarnessConfig(root=str((start or Path.cwd()).resolve()))
+    if not path.is_file():
+        raise ConfigError("config file not found", path=str(path))
+    try:
+        if path.name == "pyproject.toml":
+            data = tomllib.loads(path.read_text()).get("tool", {}).get("harness", {})
+        else:
+            data = yaml.safe_load(path.read_text()) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            f"invalid YAML: {exc.problem}",
+            path=str(path),
+            line=mark.line + 1 if mark else None,
+            col=mark.column + 1 if mark else None,
+        ) from None
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config: {exc}", path=str(path)) from None
+    if not isinstance(data, dict):
+        raise ConfigError("config must be a mapping", path=str(path), line=1)
+    try:
+        return HarnessConfig(**{**data, "root": str(path.parent.resolve())})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{loc}: {err['msg']}", path=str(path)) from None
