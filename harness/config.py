@@ -39,7 +39,8 @@ class ModelConfig(_Strict):
     @field_validator("params")
     @classmethod
     def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
-        bad = [k for k in v if k.lower() in {"api_key", "authorization", "headers", "extra_headers"}]
+        secret = {"api_key", "authorization", "headers", "extra_headers"}
+        bad = [k for k in v if k.lower() in secret]
         if bad:
             raise ValueError(f"{bad[0]!r} may not be set in config; use the environment")
         return v

@@ -7,6 +7,7 @@ only for reported nodes, by one code-generation pass that stops at the last of t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -118,7 +119,9 @@ def _child_fields(cls: type) -> tuple[str, ...]:
     names = _FIELDS.get(cls)
     if names is None:
         names = tuple(
-            f.name for f in dataclasses.fields(cls) if f.name not in _SKIP_FIELDS  # type: ignore[arg-type]
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name not in _SKIP_FIELDS  # type: ignore[arg-type]
         )
         _FIELDS[cls] = names
     return names
@@ -199,10 +202,8 @@ def resolve_positions(
         default_newline=module.default_newline,
         provider=provider,  # type: ignore[arg-type]
     )
-    try:
+    with contextlib.suppress(_StopCodegen):
         module._codegen(state)
-    except _StopCodegen:
-        pass
     return provider._computed.found
 
 
@@ -237,7 +238,7 @@ class RuleSet:
     """The enabled code rules and their dispatch tables, built once per run."""
 
     rules: tuple[type[CodeRule], ...]
-    settings: RulesConfig = RulesConfig()
+    settings: RulesConfig = field(default_factory=RulesConfig)
 
     @classmethod
     def build(

@@ -123,9 +123,7 @@ def _statements(body: cst.BaseSuite | cst.Module) -> Iterator[cst.CSTNode]:
     stack: list[cst.CSTNode] = [body]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Module):
-            stack.extend(reversed(node.body))
-        elif isinstance(node, cst.IndentedBlock):
+        if isinstance(node, cst.Module | cst.IndentedBlock):
             stack.extend(reversed(node.body))
         elif isinstance(node, cst.SimpleStatementSuite | cst.SimpleStatementLine):
             yield from node.body
