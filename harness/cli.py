@@ -60,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     from harness.errors import HarnessError
 
     try:
-        cli.main(args=argv, prog_name="harness", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="harness", standalone_mode=False)
+        # Without standalone mode, click returns the code of `ctx.exit(code)` instead of raising.
+        if isinstance(code, int) and not isinstance(code, bool):
+            return code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:

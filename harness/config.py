@@ -62,6 +62,15 @@ class LintConfig(_Strict):
 
 class RulesConfig(_Strict):
     read_model_suffixes: tuple[str, ...] = ("Read", "Out", "Response", "Public", "InDB", "Detail")
+    input_model_suffixes: tuple[str, ...] = (
+        "Create",
+        "Update",
+        "Patch",
+        "In",
+        "Input",
+        "Request",
+        "Payload",
+    )
     ruff_select: tuple[str, ...] = ("F", "E9", "B", "S608", "UP", "ASYNC", "DTZ")
     ruff: bool = True
 

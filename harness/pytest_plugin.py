@@ -1,10 +1,132 @@
-"""pytest plugin: prompt regression checks as test items (enabled with `--harness`)."""
+"""pytest plugin: each template x model becomes a test item checked against golden/.
+
+Enable with `pytest --harness`, or `harness = true` under `[tool.pytest.ini_options]`.
+The verdict is the one `harness check` gives; it is computed once per session.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+if TYPE_CHECKING:
+    from harness.gate import CheckOutcome
+
+_OUTCOME = pytest.StashKey["CheckOutcome | BaseException"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "prompt-harness regression gate")
     group.addoption("--harness", action="store_true", help="check templates against golden/")
+    group.addoption("--harness-config", default=None, help="path to harness.yaml")
+    group.addoption(
+        "--harness-offline", action="store_true", help="never call paid providers in the check"
+    )
+    parser.addini("harness", type="bool", default=False, help="enable the prompt regression gate")
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("--harness") or config.getini("harness"))
+
+
+class HarnessFailure(Exception):
+    pass
+
+
+class HarnessItem(pytest.Item):
+    def __init__(self, *, template: str, model: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.template = template
+        self.model = model
+
+    def _outcome(self) -> CheckOutcome:
+        stash = self.config.stash
+        if _OUTCOME not in stash:
+            from harness.config import load_config
+            from harness.gate import run_check
+
+            opt = self.config.getoption("--harness-config")
+            try:
+                hconf = load_config(Path(opt) if opt else None, start=self.config.rootpath)
+                stash[_OUTCOME] = run_check(
+                    hconf, offline=bool(self.config.getoption("--harness-offline")), progress=False
+                )
+            except Exception as exc:  # reported on every item, not raised at collection
+                stash[_OUTCOME] = exc
+        value = stash[_OUTCOME]
+        if isinstance(value, BaseException):
+            raise HarnessFailure(f"harness check could not run: {value}")
+        return value
+
+    def runtest(self) -> None:
+        from harness.gate import render_markdown
+
+        outcome = self._outcome()
+        cell = next(
+            (
+                c
+                for c in outcome.gate.cells
+                if c.template == self.template and c.model == self.model
+            ),
+            None,
+        )
+        if cell is None:
+            raise HarnessFailure("no result for this template and model")
+        if cell.status == "no-verdict":
+            raise HarnessFailure(f"no verdict: {cell.note}")
+        if cell.regressions:
+            lines = [f"{len(cell.regressions)} regression(s) against golden/:"]
+            for c in cell.regressions:
+                lines.append(
+                    f"  {c.metric}: {c.baseline:.0%} -> {c.current:.0%} "
+                    f"({c.baseline_n}->{c.current_n} samples; {c.reason})"
+                )
+            mine = [
+                line
+                for line in render_markdown(outcome).splitlines()
+                if f"| {self.template} | {self.model} |" in line
+            ]
+            raise HarnessFailure("\n".join([*lines, "", *mine]))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, HarnessFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"harness: {self.template} x {self.model}"
+
+
+class HarnessCollector(pytest.Collector):
+    def collect(self) -> Iterator[HarnessItem]:
+        from harness.config import load_config
+        from harness.evaluate import Selection, select_templates
+        from harness.golden import read_baselines
+
+        opt = self.config.getoption("--harness-config")
+        hconf = load_config(Path(opt) if opt else None, start=self.config.rootpath)
+        baselines = read_baselines(hconf.path(hconf.golden_dir))
+        specs = select_templates(hconf, Selection())
+        for spec in specs:
+            models = set(baselines[spec.id].models) if spec.id in baselines else set()
+            models |= {m.alias for m in hconf.models}
+            for model in sorted(models):
+                yield HarnessItem.from_parent(
+                    self,
+                    name=f"{spec.id}[{model}]",
+                    template=spec.id,
+                    model=model,
+                    path=Path(spec.path),
+                )
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    if not _enabled(config):
+        return
+    collector = HarnessCollector.from_parent(session, name="harness", path=config.rootpath)
+    items.extend(collector.collect())

@@ -57,9 +57,12 @@ class RegistryError(Exception):
     pass
 
 
-def _iter_rule_classes() -> list[type[RuleBase]]:
+TEMPLATE_RULES = "harness.templates.lint.rules"
+
+
+def _iter_rule_classes(packages: tuple[str, ...] = RULE_PACKAGES) -> list[type[RuleBase]]:
     found: list[type[RuleBase]] = []
-    for package_name in RULE_PACKAGES:
+    for package_name in packages:
         package = importlib.import_module(package_name)
         for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
             if info.ispkg:
@@ -77,10 +80,14 @@ def _iter_rule_classes() -> list[type[RuleBase]]:
 
 
 @cache
-def all_rules() -> dict[str, type[RuleBase]]:
-    """Every rule, by code, in code order. Raises RegistryError on a duplicate code."""
+def all_rules(package: str | None = None) -> dict[str, type[RuleBase]]:
+    """Every rule, by code, in code order. Raises RegistryError on a duplicate code.
+
+    `package` limits discovery to one rule package (e.g. `TEMPLATE_RULES`), so `harness lint`
+    never imports the code rules and libcst.
+    """
     rules: dict[str, type[RuleBase]] = {}
-    for rule in _iter_rule_classes():
+    for rule in _iter_rule_classes((package,) if package else RULE_PACKAGES):
         if not CODE_RE.match(rule.code):
             raise RegistryError(f"{rule.__qualname__}: bad code {rule.code!r}")
         if not NAME_RE.match(rule.name):

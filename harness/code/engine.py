@@ -7,15 +7,17 @@ only for reported nodes, by one code-generation pass that stops at the last of t
 
 from __future__ import annotations
 
-import contextlib
+import ast
 import dataclasses
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import libcst as cst
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+from libcst._nodes.internal import CodegenState
+from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
 
 from harness.code import facts as facts_mod
 from harness.code.facts import Facts
@@ -151,6 +153,7 @@ class _Report:
     rule: CodeRule
     node: cst.CSTNode
     message: str
+    top: cst.CSTNode | None  # the top-level statement holding `node`
 
 
 @dataclass(slots=True)
@@ -163,7 +166,8 @@ class UnitContext:
     reports: list[_Report] = field(default_factory=list)
 
     def report(self, rule: CodeRule, node: cst.CSTNode, message: str) -> None:
-        self.reports.append(_Report(rule, node, message))
+        top = self.stack[1] if len(self.stack) > 1 else None
+        self.reports.append(_Report(rule, node, message, top))
 
 
 class _StopCodegen(Exception):
@@ -192,19 +196,65 @@ class _Provider:
         self._computed = _TargetPositions(targets)
 
 
-def resolve_positions(
-    module: cst.Module, nodes: Iterable[cst.CSTNode]
+def _positioned(
+    node: cst.CSTNode, module: cst.Module, targets: set[int], line: int
 ) -> dict[int, cst.metadata.CodeRange]:
-    """Positions (by node id) for the given nodes only."""
-    provider = _Provider({id(n) for n in nodes})
+    provider = _Provider(targets)
     state = PositionProvidingCodegenState(
         default_indent=module.default_indent,
         default_newline=module.default_newline,
         provider=provider,  # type: ignore[arg-type]
     )
-    with contextlib.suppress(_StopCodegen):
-        module._codegen(state)
+    state.line = line
+    try:
+        node._codegen(state)
+    except _StopCodegen:
+        pass
+    except KeyError:
+        # Stopping inside a node whose range ends at a later child makes libcst's cleanup
+        # look that child up and raise KeyError; harmless once every target is positioned.
+        if len(provider._computed.found) < len(provider._computed.targets):
+            raise
     return provider._computed.found
+
+
+def _line_count(nodes: Iterable[cst.CSTNode], module: cst.Module) -> int:
+    """Newlines that plain code generation of `nodes` emits (no position tracking)."""
+    state = CodegenState(module.default_indent, module.default_newline)
+    for node in nodes:
+        node._codegen(state)
+    return len(NEWLINE_RE.findall("".join(state.tokens)))
+
+
+def resolve_positions(
+    module: cst.Module, reports: Iterable[tuple[cst.CSTNode, cst.CSTNode | None]]
+) -> dict[int, cst.metadata.CodeRange]:
+    """Positions (by node id) of the reported nodes only.
+
+    `reports` pairs each node with the top-level statement that holds it. Statements before
+    a reported one are only counted for newlines (plain codegen); position tracking, which
+    costs about twice as much, runs only over the statements that hold reported nodes.
+    """
+    by_top: dict[int, set[int]] = {}
+    for node, top in reports:
+        by_top.setdefault(-1 if top is None else id(top), set()).add(id(node))
+    if -1 in by_top:
+        return _positioned(module, module, set().union(*by_top.values()), 1)
+    found: dict[int, cst.metadata.CodeRange] = {}
+    line = 1 + _line_count(module.header, module)
+    remaining = len(by_top)
+    for stmt in module.body:
+        targets = by_top.get(id(stmt))
+        if targets is not None:
+            found.update(_positioned(stmt, module, targets, line))
+            remaining -= 1
+            if not remaining:
+                break
+        line += _line_count((stmt,), module)
+    missing = set().union(*by_top.values()) - found.keys()
+    if missing:  # a rule reported a node outside the statement it was visiting
+        found.update(_positioned(module, module, missing, 1))
+    return found
 
 
 def _walk(module: cst.Module, ctx: UnitContext, visits: dict[type, list], leaves: dict) -> None:
@@ -282,9 +332,24 @@ def parse(unit: CodeUnit) -> cst.Module | ParseFailure:
     try:
         return cst.parse_module(unit.source)
     except cst.ParserSyntaxError as exc:
-        return ParseFailure(exc.message, exc.raw_line, exc.raw_column + 1)
+        return _python_syntax_error(unit.source) or ParseFailure(
+            exc.message, exc.raw_line, exc.raw_column + 1
+        )
     except (RecursionError, ValueError, MemoryError) as exc:
         return ParseFailure(f"cannot parse: {type(exc).__name__}", 1, 1)
+
+
+def _python_syntax_error(source: str) -> ParseFailure | None:
+    """Python's own message and position, which are more precise than libcst's."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(source, "<unit>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        return ParseFailure(exc.msg, exc.lineno or 1, max(exc.offset or 1, 1))
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+    return None
 
 
 def check_module(module: cst.Module, unit: CodeUnit, ruleset: RuleSet) -> CheckResult:
@@ -296,7 +361,7 @@ def check_module(module: cst.Module, unit: CodeUnit, ruleset: RuleSet) -> CheckR
     applicable = tuple(r.code for r in active)
     if not ctx.reports:
         return CheckResult(unit, "ok", (), applicable)
-    positions = resolve_positions(module, (r.node for r in ctx.reports))
+    positions = resolve_positions(module, ((r.node, r.top) for r in ctx.reports))
     lines = unit.source.splitlines()
     findings: list[Finding] = []
     seen: set[tuple[str, int, int]] = set()

@@ -83,6 +83,8 @@ class Facts:
     by_node: dict[int, ClassInfo] = field(default_factory=dict)
     response_models: frozenset[str] = frozenset()
     base_factories: frozenset[str] = frozenset()  # names bound to declarative_base()
+    # local classes of kind OTHER whose attributes are mapped columns of ORM classes
+    orm_mixins: frozenset[str] = frozenset()
 
     def resolve(self, node: cst.BaseExpression | None) -> str | None:
         """Dotted name an expression refers to, through import aliases; None if not a name."""
@@ -127,6 +129,9 @@ def _statements(body: cst.BaseSuite | cst.Module) -> Iterator[cst.CSTNode]:
             stack.extend(reversed(node.body))
         elif isinstance(node, cst.SimpleStatementSuite | cst.SimpleStatementLine):
             yield from node.body
+        elif isinstance(node, cst.Match):
+            yield node
+            stack.extend(case.body for case in reversed(node.cases))
         elif isinstance(node, cst.BaseCompoundStatement):
             yield node
             stack.append(node.body)
@@ -197,10 +202,25 @@ def _is_abstract(node: cst.ClassDef) -> bool:
     return False
 
 
+def _is_sqlmodel(info: ClassInfo, facts: Facts, seen: set[str]) -> bool:
+    """Whether a local class derives from `sqlmodel.SQLModel` (a table or a plain model), so
+    that `class Team(TeamBase, table=True)` is a table."""
+    if info.kind is ClassKind.SQLMODEL_TABLE or "sqlmodel.SQLModel" in info.bases:
+        return True
+    seen.add(info.name)
+    return any(
+        (other := facts.classes.get(b)) is not None
+        and other.name not in seen
+        and _is_sqlmodel(other, facts, seen)
+        for b in info.bases
+        if b is not None
+    )
+
+
 def _classify(node: cst.ClassDef, bases: tuple[str | None, ...], facts: Facts) -> ClassKind:
     local = [facts.classes.get(b) for b in bases if b is not None]
     if any(b in ("sqlmodel.SQLModel",) for b in bases) or any(
-        i is not None and i.kind is ClassKind.SQLMODEL_TABLE for i in local
+        i is not None and _is_sqlmodel(i, facts, set()) for i in local
     ):
         return ClassKind.SQLMODEL_TABLE if _has_table_true(node) else ClassKind.PYDANTIC
     if any(b in PYDANTIC_BASES for b in bases) or any(
@@ -219,6 +239,53 @@ def _classify(node: cst.ClassDef, bases: tuple[str | None, ...], facts: Facts) -
     if external and _body_looks_mapped(node, facts):
         return ClassKind.SQLA_MODEL
     return ClassKind.OTHER
+
+
+def _generic_origin(node: cst.BaseExpression) -> cst.BaseExpression:
+    """`RootModel[list[User]]` as a base is `RootModel`: subscripts do not change the kind."""
+    return node.value if isinstance(node, cst.Subscript) else node
+
+
+MAPPED_ANNOTATIONS = frozenset({"sqlalchemy.orm.Mapped", "sqlalchemy.orm.base.Mapped"})
+DECLARATIVE_MIXIN_DECORATORS = frozenset(
+    {"sqlalchemy.orm.declarative_mixin", "sqlalchemy.orm.decl_api.declarative_mixin"}
+)
+
+
+def _declares_mixin(info: ClassInfo, facts: Facts) -> bool:
+    """`@declarative_mixin`, or an attribute annotated `Mapped[...]` (only ORM code does that)."""
+    for deco in info.node.decorators:
+        target = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
+        if facts.resolve(target) in DECLARATIVE_MIXIN_DECORATORS:
+            return True
+    for stmt in _statements(info.node.body):
+        if isinstance(stmt, cst.AnnAssign):
+            ann = stmt.annotation.annotation
+            if isinstance(ann, cst.Subscript) and facts.resolve(ann.value) in MAPPED_ANNOTATIONS:
+                return True
+    return False
+
+
+def _orm_mixins(facts: Facts) -> frozenset[str]:
+    """Local non-ORM classes that are declarative mixins: bases of ORM classes (transitively),
+    `@declarative_mixin` classes, and classes with `Mapped[...]` attributes."""
+    orm_kinds = (ClassKind.SQLA_MODEL, ClassKind.SQLA_BASE)
+    found: set[str] = set()
+    todo: list[ClassInfo] = []
+    for info in facts.classes.values():
+        if info.kind in orm_kinds:
+            todo.append(info)
+        elif info.kind is ClassKind.OTHER and _declares_mixin(info, facts):
+            found.add(info.name)
+            todo.append(info)
+    while todo:
+        info = todo.pop()
+        for base in info.bases:
+            other = facts.classes.get(base) if base is not None else None
+            if other is not None and other.kind is ClassKind.OTHER and other.name not in found:
+                found.add(other.name)
+                todo.append(other)
+    return frozenset(found)
 
 
 def collect(module: cst.Module, *, role: Role = Role.OTHER, path: str = "<unit>") -> Facts:
@@ -268,9 +335,10 @@ def collect(module: cst.Module, *, role: Role = Role.OTHER, path: str = "<unit>"
     facts.base_factories = frozenset(factories)
     # Statements come in source order, so a local base is classified before its subclasses.
     for node in class_nodes:
-        bases = tuple(facts.resolve(arg.value) for arg in node.bases)
+        bases = tuple(facts.resolve(_generic_origin(arg.value)) for arg in node.bases)
         info = ClassInfo(node.name.value, node, bases, _classify(node, bases, facts))
         facts.classes[info.name] = info
         facts.by_node[id(node)] = info
     facts.response_models = frozenset(response_models)
+    facts.orm_mixins = _orm_mixins(facts)
     return facts

@@ -1,0 +1,266 @@
+"""Find the Python code in a model's reply: fenced blocks, file headers, or the bare reply.
+
+Pure: text in, `Extraction` out. It never raises; parse errors are the engine's business.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+
+from harness.code.unit import CodeUnit, Role, role_from_path
+
+Outcome = Literal["code", "no-code", "truncated"]
+
+PYTHON_TAGS = frozenset({"python", "py", "python3", "py3", "python3.11", "python3.12"})
+
+# An opening fence: 3+ backticks or tildes, then an info string (language, maybe a path).
+FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>.*?)[ \t]*$")
+# A path the model names: `app/models.py`, `models.py`, `app\models.py`.
+PATH_TOKEN_RE = re.compile(r"(?<![\w/.\\:-])((?:[\w.-]+[/\\])*[\w.-]*\w\.pyi?)(?![\w/])")
+# A header comment on the block's first line: `# file: app/models.py`, `# app/models.py`.
+HEADER_COMMENT_RE = re.compile(
+    r"^#\s*(?:(?:file(?:name)?|path|module)\s*[:=]?\s*)?`?"
+    r"(?P<path>(?:[\w.-]+[/\\])*[\w.-]*\w\.pyi?)`?\s*$",
+    re.IGNORECASE,
+)
+# The first line of bare code (no fences) that does not parse yet still is code.
+CODE_START_RE = re.compile(
+    r"^(from\s+[\w.]+\s+import\b|import\s+\w|(async\s+)?def\s+\w+\s*\(|class\s+\w+\s*[(:]|@\w)"
+)
+_LABEL_MAX = 120  # a line before a fence longer than this is prose, not a file label
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What was found in one reply. `detail` says why, for reports."""
+
+    outcome: Outcome
+    units: tuple[CodeUnit, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    lang: str  # lower-cased first word of the info string ("" when untagged)
+    info_path: str | None
+    label_path: str | None  # path named on the line just before the fence
+    lines: tuple[str, ...]
+    first_line: int  # 1-based line of the first code line in the reply
+    closed: bool
+    fence: str
+    open_line: int
+
+
+def extract(
+    reply: str | None,
+    *,
+    role: Role = Role.OTHER,
+    default_path: str = "generated.py",
+    finish_reason: str | None = None,
+) -> Extraction:
+    """Split a reply into code units. Never raises."""
+    try:
+        return _extract(reply or "", role, default_path, finish_reason)
+    except Exception as exc:  # defensive: a reply must never crash a run
+        return Extraction("no-code", (), f"cannot extract code: {type(exc).__name__}: {exc}")
+
+
+def _extract(reply: str, role: Role, default_path: str, finish_reason: str | None) -> Extraction:
+    cut_off = finish_reason == "length"
+    if not reply.strip():
+        return Extraction("truncated" if cut_off else "no-code", (), "empty reply")
+    lines = reply.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    blocks = _blocks(lines)
+    if not blocks:
+        return _bare(lines, role, default_path, cut_off)
+
+    tagged = [b for b in blocks if b.lang in PYTHON_TAGS]
+    untagged = [b for b in blocks if b.lang == ""]
+    others = sorted({b.lang for b in blocks if b.lang and b.lang not in PYTHON_TAGS})
+    chosen = [
+        b
+        for b in blocks
+        if (b.lang in PYTHON_TAGS or (b.lang == "" and (not tagged or _parses(b.lines))))
+        and any(s.strip() for s in b.lines)
+    ]
+    unclosed = next((b for b in blocks if not b.closed), None)
+    units = _units(chosen, role, default_path)
+    if not units:
+        found = f" (found: {', '.join(others)})" if others else ""
+        detail = f"no Python code block{found}"
+        if unclosed is not None or cut_off:
+            return Extraction("truncated", (), f"{detail}; reply was cut off")
+        return Extraction("no-code", (), detail)
+
+    n_py = len(tagged) + len(untagged)
+    detail = f"{len(units)} code block{'s' if len(units) != 1 else ''}"
+    if n_py > len(units):
+        detail += f" ({n_py - len(units)} skipped)"
+    if unclosed is not None:
+        return Extraction(
+            "truncated",
+            units,
+            f"unclosed {unclosed.fence} fence opened at line {unclosed.open_line}",
+        )
+    if cut_off:
+        return Extraction("truncated", units, f"{detail}; reply was cut off (finish_reason=length)")
+    return Extraction("code", units, detail)
+
+
+def _blocks(lines: list[str]) -> list[_Block]:
+    """Fenced blocks, CommonMark style: the closing fence uses the same character, as long."""
+    blocks: list[_Block] = []
+    i, n = 0, len(lines)
+    while i < n:
+        match = FENCE_OPEN_RE.match(lines[i])
+        if match is None or (match.group("fence")[0] == "`" and "`" in match.group("info")):
+            i += 1
+            continue
+        fence, indent = match.group("fence"), len(match.group("indent").expandtabs(4))
+        lang, info_path = _parse_info(match.group("info"))
+        close_re = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+        body: list[str] = []
+        j = i + 1
+        while j < n and not close_re.match(lines[j]):
+            body.append(_dedent(lines[j], indent))
+            j += 1
+        closed = j < n
+        if not closed:  # drop the trailing empty line a cut-off reply often ends with
+            while body and not body[-1].strip():
+                body.pop()
+        blocks.append(
+            _Block(
+                lang=lang,
+                info_path=info_path,
+                label_path=_label_path(lines, i),
+                lines=tuple(body),
+                first_line=i + 2,
+                closed=closed,
+                fence=fence,
+                open_line=i + 1,
+            )
+        )
+        i = j + 1
+    return blocks
+
+
+def _parse_info(info: str) -> tuple[str, str | None]:
+    """`python`, `python app/models.py`, `py:app/models.py`, `{.python}` -> (lang, path)."""
+    info = info.strip().strip("{}").lstrip(".")
+    if not info:
+        return "", None
+    head = re.split(r"[\s:]", info, maxsplit=1)[0]
+    if head.lower().endswith((".py", ".pyi")):  # ```app/models.py
+        return "python", head
+    path_match = PATH_TOKEN_RE.search(info[len(head) :])
+    return head.lower(), path_match.group(1) if path_match else None
+
+
+def _dedent(line: str, indent: int) -> str:
+    """Remove up to `indent` columns of the fence's own indentation."""
+    k = 0
+    while k < len(line) and k < indent and line[k] in " \t":
+        k += 1
+    return line[k:]
+
+
+def _label_path(lines: list[str], fence_index: int) -> str | None:
+    """A path on the line just before the fence (one blank line allowed in between)."""
+    for k in (fence_index - 1, fence_index - 2):
+        if k < 0:
+            return None
+        text = lines[k].strip()
+        if not text:
+            continue
+        if len(text) > _LABEL_MAX or FENCE_OPEN_RE.match(text):
+            return None
+        match = PATH_TOKEN_RE.search(text)
+        return match.group(1) if match else None
+    return None
+
+
+def _header_path(lines: tuple[str, ...]) -> str | None:
+    for line in lines:
+        if line.strip():
+            match = HEADER_COMMENT_RE.match(line.strip())
+            return match.group("path") if match else None
+    return None
+
+
+def _units(blocks: list[_Block], role: Role, default_path: str) -> tuple[CodeUnit, ...]:
+    units: list[CodeUnit] = []
+    unnamed = 0
+    for block in blocks:
+        path = _header_path(block.lines) or block.info_path or block.label_path
+        if path is None:
+            unnamed += 1
+            path = _numbered(default_path, unnamed)
+        units.append(_unit(_source(block.lines), path, role, block.first_line))
+    return tuple(units)
+
+
+def _unit(source: str, path: str, role: Role, first_line: int) -> CodeUnit:
+    """The path's role wins (`app/services/x.py` is a service); else the caller's role."""
+    path = path.replace("\\", "/")
+    path_role = role_from_path(path)
+    role = path_role if path_role is not Role.OTHER else role
+    return CodeUnit(source=source, path=path, role=role, first_line=first_line)
+
+
+def _numbered(path: str, n: int) -> str:
+    if n == 1:
+        return path
+    p = PurePosixPath(path)
+    return str(p.with_name(f"{p.stem}_{n}{p.suffix}"))
+
+
+def _source(lines: tuple[str, ...] | list[str]) -> str:
+    text = "\n".join(lines)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _parses(lines: tuple[str, ...] | list[str]) -> bool:
+    return _parse_tree(_source(lines)) is not None
+
+
+def _parse_tree(source: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return compile(source, "<reply>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+def _looks_like_code(tree: ast.Module) -> bool:
+    """A sentence like `Done` parses as a name; code has at least one real statement."""
+    return any(
+        not isinstance(stmt, ast.Expr) or isinstance(stmt.value, ast.Call | ast.Await)
+        for stmt in tree.body
+    )
+
+
+def _bare(lines: list[str], role: Role, default_path: str, cut_off: bool) -> Extraction:
+    """No fences: the whole reply is code only if it parses, or plainly starts like code."""
+    source = _source(lines)
+    tree = _parse_tree(source)
+    if tree is not None:
+        if not _looks_like_code(tree):
+            return Extraction("no-code", (), "no code block, and the reply is not Python code")
+        detail = "no code block; the whole reply is Python code"
+    else:
+        first = next((s.strip() for s in lines if s.strip()), "")
+        if not CODE_START_RE.match(first):
+            if cut_off:
+                return Extraction("truncated", (), "no code found; reply was cut off")
+            return Extraction("no-code", (), "no code block, and the reply is not Python code")
+        detail = "no code block; the reply starts as Python code but does not parse"
+    unit = _unit(source, _header_path(tuple(lines)) or default_path, role, 1)
+    if cut_off:
+        return Extraction("truncated", (unit,), f"{detail}; reply was cut off")
+    return Extraction("code", (unit,), detail)

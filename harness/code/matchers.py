@@ -1,0 +1,721 @@
+"""Shared libcst matchers and small predicates for code rules.
+
+Matchers are module-level constants named after what they match; predicates take the unit's
+`Facts` when a name has to be resolved through imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import libcst as cst
+import libcst.matchers as m
+
+if TYPE_CHECKING:
+    from harness.code.facts import ClassInfo, Facts
+    from harness.config import RulesConfig
+
+
+# --- Default values and logging calls (used by EXC001) ---------------------------------
+
+#: A literal constant: `0`, `-1`, `1.5`, `"x"`, `"a" "b"`, `None`, `True`, `False`.
+CONSTANT_VALUE = (
+    m.Integer()
+    | m.Float()
+    | m.SimpleString()
+    | m.ConcatenatedString(
+        left=m.SimpleString() | m.ConcatenatedString(),
+        right=m.SimpleString() | m.ConcatenatedString(),
+    )
+    | m.Name("None")
+    | m.Name("True")
+    | m.Name("False")
+    | m.UnaryOperation(operator=m.Minus(), expression=m.Integer() | m.Float())
+)
+#: An empty collection: `[]`, `{}`, `()`, `list()`, `dict()`, `set()`, `tuple()`, `str()`.
+EMPTY_COLLECTION = (
+    m.List(elements=[])
+    | m.Dict(elements=[])
+    | m.Tuple(elements=[])
+    | m.Call(
+        func=m.Name("list")
+        | m.Name("dict")
+        | m.Name("set")
+        | m.Name("tuple")
+        | m.Name("frozenset")
+        | m.Name("str"),
+        args=[],
+    )
+)
+#: A value that carries no information about what failed.
+DEFAULT_VALUE = CONSTANT_VALUE | EMPTY_COLLECTION
+
+#: Methods of `logging.Logger` (and look-alikes such as structlog / loguru) that emit a record.
+LOG_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
+)
+_PRINT_LIKE = frozenset(
+    {"print", "traceback.print_exc", "traceback.print_exception", "warnings.warn"}
+)
+
+
+def is_default_value(node: cst.BaseExpression | None) -> bool:
+    """`None`, a literal constant or an empty collection (a bare `return` counts as None)."""
+    return node is None or m.matches(node, DEFAULT_VALUE)
+
+
+def _names_a_logger(node: cst.BaseExpression, facts: Facts) -> bool:
+    if isinstance(node, cst.Name):
+        return "log" in node.value.lower()
+    if isinstance(node, cst.Attribute):
+        return "log" in node.attr.value.lower()
+    if isinstance(node, cst.Call):  # logging.getLogger(__name__).error(...)
+        return facts.resolve_call(node) in ("logging.getLogger", "structlog.get_logger")
+    return False
+
+
+def is_logging_call(node: cst.BaseExpression, facts: Facts) -> bool:
+    """A call that only reports: `print(...)`, `logging.error(...)`, `logger.exception(...)`,
+    `self.log.warning(...)`, `traceback.print_exc()`; `await` around it is allowed."""
+    if isinstance(node, cst.Await):
+        node = node.expression
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    if isinstance(func, cst.Attribute) and func.attr.value in LOG_METHODS:
+        return _names_a_logger(func.value, facts)
+    return facts.resolve(func) in _PRINT_LIKE
+
+
+# --- SQLAlchemy / SQLModel ORM classes (used by SQA and IDS rules) -------------------------
+
+#: `sqlalchemy.Column` under every public path.
+COLUMN_CALLS = frozenset(
+    {"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.sql.schema.Column"}
+)
+#: `sqlalchemy.orm.mapped_column`.
+MAPPED_COLUMN_CALLS = frozenset(
+    {"sqlalchemy.orm.mapped_column", "sqlalchemy.orm._orm_constructors.mapped_column"}
+)
+#: Either way of declaring a column attribute.
+ORM_COLUMN_CALLS = COLUMN_CALLS | MAPPED_COLUMN_CALLS
+#: `sqlmodel.Field` (it takes `primary_key=`, `foreign_key=`, `index=`).
+SQLMODEL_FIELD_CALLS = frozenset({"sqlmodel.Field", "sqlmodel.main.Field"})
+FOREIGN_KEY_CALLS = frozenset(
+    {"sqlalchemy.ForeignKey", "sqlalchemy.schema.ForeignKey", "sqlalchemy.sql.schema.ForeignKey"}
+)
+#: `Mapped[...]`; a bare unresolved `Mapped` is accepted too (the import is ruff's business).
+MAPPED_NAMES = frozenset({"sqlalchemy.orm.Mapped", "sqlalchemy.orm.base.Mapped", "Mapped"})
+_INT_TYPE_NAMES = ("Integer", "BigInteger", "SmallInteger", "INTEGER", "BIGINT", "SMALLINT", "INT")
+#: SQLAlchemy integer column types, as `sa.Integer` or `sa.Integer()`.
+INTEGER_SQL_TYPES = frozenset(
+    f"{module}.{name}"
+    for module in ("sqlalchemy", "sqlalchemy.types", "sqlalchemy.sql.sqltypes")
+    for name in _INT_TYPE_NAMES
+) | frozenset(
+    f"sqlalchemy.dialects.{d}.{n}"
+    for d in ("postgresql", "mysql", "sqlite")
+    for n in ("INTEGER", "BIGINT", "SMALLINT")
+)
+#: Python annotations meaning an integer.
+INT_ANNOTATIONS = frozenset(
+    {
+        "int",
+        "builtins.int",
+        "pydantic.PositiveInt",
+        "pydantic.NonNegativeInt",
+        "pydantic.StrictInt",
+        "pydantic.conint",
+        "pydantic.types.PositiveInt",
+        "pydantic.types.NonNegativeInt",
+        "pydantic.types.StrictInt",
+        "pydantic.types.conint",
+    }
+)
+
+#: The literal `True`.
+TRUE_LITERAL = m.Name("True")
+#: A string literal, plain or implicitly concatenated (not an f-string).
+STRING_LITERAL = m.SimpleString() | m.ConcatenatedString()
+
+
+@dataclass(frozen=True, slots=True)
+class ClassAttribute:
+    """One `name = value` / `name: annotation = value` statement directly in a class body."""
+
+    target: cst.Name
+    annotation: cst.BaseExpression | None
+    value: cst.BaseExpression | None
+
+
+def class_attributes(node: cst.ClassDef) -> Iterator[ClassAttribute]:
+    """Simple attribute assignments of a class body, in order (not nested blocks)."""
+    body = node.body
+    lines = body.body if isinstance(body, cst.IndentedBlock) else (body,)
+    for line in lines:
+        if not isinstance(line, cst.SimpleStatementLine | cst.SimpleStatementSuite):
+            continue
+        for stmt in line.body:
+            if isinstance(stmt, cst.AnnAssign) and isinstance(stmt.target, cst.Name):
+                yield ClassAttribute(stmt.target, stmt.annotation.annotation, stmt.value)
+            elif (
+                isinstance(stmt, cst.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0].target, cst.Name)
+            ):
+                yield ClassAttribute(stmt.targets[0].target, None, stmt.value)
+
+
+def class_defines(node: cst.ClassDef, name: str) -> bool:
+    """Whether the class body assigns `name` or defines a method `name` (any decorator)."""
+    body = node.body
+    lines = body.body if isinstance(body, cst.IndentedBlock) else (body,)
+    for line in lines:
+        if isinstance(line, cst.FunctionDef) and line.name.value == name:
+            return True
+    return any(attr.target.value == name for attr in class_attributes(node))
+
+
+def declarative_class(node: cst.ClassDef, facts: Facts) -> ClassInfo | None:
+    """The class info when `node` is a SQLAlchemy declarative class whose attributes are
+    mapped: a model, a (possibly abstract) declarative base, or a local mixin of one.
+    SQLModel tables are not included (they declare fields with `sqlmodel.Field`)."""
+    from harness.code.facts import ClassKind
+
+    info = facts.class_info(node)
+    if info is None:
+        return None
+    if info.kind in (ClassKind.SQLA_MODEL, ClassKind.SQLA_BASE) or info.name in facts.orm_mixins:
+        return info
+    return None
+
+
+def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+def keyword_is_true(call: cst.Call, name: str) -> bool:
+    arg = keyword_arg(call, name)
+    return arg is not None and m.matches(arg.value, TRUE_LITERAL)
+
+
+def positional_args(call: cst.Call) -> Iterator[cst.BaseExpression]:
+    for arg in call.args:
+        if arg.keyword is None and not arg.star:
+            yield arg.value
+
+
+def callee_tail(call: cst.Call) -> str | None:
+    """Last name of the callee: `relationship` for `sa.orm.relationship(...)`."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    if isinstance(func, cst.Name):
+        return func.value
+    return None
+
+
+def local_aliases(facts: Facts, targets: frozenset[str]) -> frozenset[str]:
+    """Local names importing one of `targets` (`from sqlalchemy.orm import relationship as r`)."""
+    return frozenset(local for local, full in facts.imports.items() if full in targets)
+
+
+def resolve_callee(facts: Facts, node: cst.BaseExpression) -> str | None:
+    """Qualified name of `node` if it is a name or a call of one (`Integer`, `Integer()`)."""
+    if isinstance(node, cst.Call):
+        node = node.func
+    return facts.resolve(node)
+
+
+def column_call(value: cst.BaseExpression | None, facts: Facts) -> cst.Call | None:
+    """The call when `value` is `Column(...)` or `mapped_column(...)` from SQLAlchemy."""
+    if isinstance(value, cst.Call) and facts.resolve(value.func) in ORM_COLUMN_CALLS:
+        return value
+    return None
+
+
+def foreign_key_of(call: cst.Call, facts: Facts) -> cst.Call | None:
+    """The `ForeignKey(...)` positional argument of a column call, if any."""
+    for arg in positional_args(call):
+        if isinstance(arg, cst.Call) and facts.resolve(arg.func) in FOREIGN_KEY_CALLS:
+            return arg
+    return None
+
+
+def _annotation_expr(node: cst.BaseExpression) -> cst.BaseExpression:
+    """A string annotation (`"Mapped[int]"`) parsed to the expression it names."""
+    if isinstance(node, cst.SimpleString):
+        try:
+            return cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
+        except (cst.ParserSyntaxError, TypeError):
+            return node
+    return node
+
+
+def mapped_inner(annotation: cst.BaseExpression | None, facts: Facts) -> cst.BaseExpression | None:
+    """`X` for an annotation `Mapped[X]`; None when the annotation is not `Mapped[...]`."""
+    if annotation is None:
+        return None
+    annotation = _annotation_expr(annotation)
+    if (
+        isinstance(annotation, cst.Subscript)
+        and facts.resolve(annotation.value) in MAPPED_NAMES
+        and annotation.slice
+        and isinstance(annotation.slice[0].slice, cst.Index)
+    ):
+        return annotation.slice[0].slice.value
+    return None
+
+
+def is_int_annotation(node: cst.BaseExpression | None, facts: Facts) -> bool:
+    """`int`, `int | None`, `Optional[int]`, `Annotated[int, ...]`, `PositiveInt`,
+    `Mapped[int]`: an annotation whose non-None type is an integer."""
+    if node is None:
+        return False
+    node = mapped_inner(node, facts) or node
+    members, _ = split_optional(node, facts)
+    if len(members) != 1:
+        return False
+    core, _ = unwrap_annotated(members[0], facts)
+    return resolve_callee(facts, core) in INT_ANNOTATIONS
+
+
+def column_type_is_int(call: cst.Call, facts: Facts) -> bool | None:
+    """For `Column(...)` / `mapped_column(...)`: True if its SQL type is an integer type,
+    False if it names another type, None if it names none (then the annotation decides)."""
+    for arg in positional_args(call):
+        if m.matches(arg, STRING_LITERAL):  # the column name
+            continue
+        name = resolve_callee(facts, arg)
+        if name in INTEGER_SQL_TYPES:
+            return True
+        if name in FOREIGN_KEY_CALLS or name is None:
+            continue
+        tail = name.rsplit(".", 1)[-1]
+        if tail in ("Sequence", "Identity", "Computed", "FetchedValue", "CheckConstraint"):
+            continue
+        return False
+    return None
+
+
+# --- Pydantic models (used by PYD rules) ----------------------------------------------------
+
+#: The literal `None`.
+NONE_LITERAL = m.Name("None")
+#: The literal `...` (a required field in `Field(...)` or `x: int = ...`).
+ELLIPSIS_LITERAL = m.Ellipsis()
+
+TYPING_OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional", "Optional"})
+TYPING_UNION = frozenset({"typing.Union", "typing_extensions.Union", "Union"})
+TYPING_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated", "Annotated"})
+TYPING_CLASSVAR = frozenset({"typing.ClassVar", "typing_extensions.ClassVar", "ClassVar"})
+TYPING_ANY = frozenset({"typing.Any", "typing_extensions.Any", "Any"})
+#: `pydantic.Field` (and `sqlmodel.Field`, which takes the same arguments).
+PYDANTIC_FIELD_CALLS = frozenset(
+    {"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field", "Field"}
+)
+#: Calls building a `model_config` value; bare `ConfigDict` is accepted (the import is ruff's).
+CONFIG_DICT_CALLS = frozenset(
+    {
+        "pydantic.ConfigDict",
+        "pydantic.config.ConfigDict",
+        "pydantic_settings.SettingsConfigDict",
+        "pydantic_settings.main.SettingsConfigDict",
+        "ConfigDict",
+        "SettingsConfigDict",
+        "dict",
+    }
+)
+#: Bases of models written against the `pydantic.v1` compatibility namespace on purpose.
+PYDANTIC_V1_NAMESPACE_BASES = frozenset(
+    {"pydantic.v1.BaseModel", "pydantic.v1.main.BaseModel", "pydantic.v1.BaseSettings"}
+)
+#: Class keywords that are not model config (`class Hero(SQLModel, table=True)`).
+_NON_CONFIG_CLASS_KEYWORDS = frozenset({"metaclass", "table", "registry"})
+#: Validator decorators that name the fields they check (`@field_validator("email")`).
+FIELD_VALIDATOR_DECORATORS = frozenset(
+    {
+        "pydantic.field_validator",
+        "pydantic.functional_validators.field_validator",
+        "pydantic.validator",
+        "pydantic.class_validators.validator",
+        "pydantic.v1.validator",
+        "field_validator",
+        "validator",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelField:
+    """One annotated field declared directly in a model body (not ClassVar, not `_private`)."""
+
+    name: str
+    node: cst.AnnAssign
+    annotation: cst.BaseExpression
+    value: cst.BaseExpression | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigEntry:
+    """One model config key, from `model_config`, a v1 `class Config:` or a class keyword."""
+
+    key: str
+    value: cst.BaseExpression
+    node: cst.CSTNode  # the keyword, dict key or `class Config` target naming the key
+    in_config_class: bool
+
+
+def pydantic_model(node: cst.ClassDef, facts: Facts) -> ClassInfo | None:
+    """The class info when facts say `node` is a Pydantic model (through local bases)."""
+    info = facts.class_info(node)
+    return info if info is not None and info.is_pydantic else None
+
+
+def class_statements(node: cst.ClassDef) -> Iterator[cst.CSTNode]:
+    """Statements directly in a class body: small statements and compound ones, in order."""
+    body = node.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        yield from body.body
+        return
+    for line in body.body:
+        if isinstance(line, cst.SimpleStatementLine):
+            yield from line.body
+        else:
+            yield line
+
+
+def subscript_args(node: cst.Subscript) -> list[cst.BaseExpression]:
+    return [el.slice.value for el in node.slice if isinstance(el.slice, cst.Index)]
+
+
+def unwrap_annotated(
+    annotation: cst.BaseExpression, facts: Facts
+) -> tuple[cst.BaseExpression, tuple[cst.BaseExpression, ...]]:
+    """`(X, (meta, ...))` for `Annotated[X, meta, ...]`; `(annotation, ())` otherwise.
+    A string annotation is parsed first."""
+    annotation = _annotation_expr(annotation)
+    if (
+        isinstance(annotation, cst.Subscript)
+        and facts.resolve(annotation.value) in TYPING_ANNOTATED
+    ):
+        args = subscript_args(annotation)
+        if args:
+            return _annotation_expr(args[0]), tuple(args[1:])
+    return annotation, ()
+
+
+def split_optional(
+    annotation: cst.BaseExpression, facts: Facts
+) -> tuple[list[cst.BaseExpression], bool]:
+    """The members of a union other than None, and whether None is one of them:
+    `X | None`, `Optional[X]`, `Union[X, None]`, `Annotated[X | None, ...]`."""
+    annotation, _ = unwrap_annotated(annotation, facts)
+    if m.matches(annotation, NONE_LITERAL):
+        return [], True
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        left, left_none = split_optional(annotation.left, facts)
+        right, right_none = split_optional(annotation.right, facts)
+        return left + right, left_none or right_none
+    if isinstance(annotation, cst.Subscript):
+        origin = facts.resolve(annotation.value)
+        if origin in TYPING_OPTIONAL or origin in TYPING_UNION:
+            members: list[cst.BaseExpression] = []
+            has_none = origin in TYPING_OPTIONAL
+            for arg in subscript_args(annotation):
+                inner, inner_none = split_optional(arg, facts)
+                members += inner
+                has_none = has_none or inner_none
+            return members, has_none
+    return [annotation], False
+
+
+def is_any_annotation(annotation: cst.BaseExpression, facts: Facts) -> bool:
+    return facts.resolve(unwrap_annotated(annotation, facts)[0]) in TYPING_ANY
+
+
+def is_optional_annotation(annotation: cst.BaseExpression, facts: Facts) -> bool:
+    """Whether the annotation admits None: `X | None`, `Optional[X]`, `Union[X, None]`, `Any`."""
+    members, has_none = split_optional(annotation, facts)
+    return has_none or any(is_any_annotation(member, facts) for member in members)
+
+
+def is_str_annotation(annotation: cst.BaseExpression, facts: Facts) -> bool:
+    """`str`, optionally wrapped in `Optional[...]` / `| None` / `Annotated[...]`."""
+    members, _ = split_optional(annotation, facts)
+    if len(members) != 1:
+        return False
+    inner, _ = unwrap_annotated(members[0], facts)
+    return facts.resolve(inner) in ("str", "builtins.str")
+
+
+def is_classvar_annotation(annotation: cst.BaseExpression, facts: Facts) -> bool:
+    annotation = _annotation_expr(annotation)
+    if isinstance(annotation, cst.Subscript):
+        annotation = annotation.value
+    return facts.resolve(annotation) in TYPING_CLASSVAR
+
+
+def model_fields(node: cst.ClassDef, facts: Facts) -> Iterator[ModelField]:
+    """Fields a model body declares: annotated names, minus ClassVars, `_private` attributes
+    and `model_config`."""
+    for stmt in class_statements(node):
+        if not isinstance(stmt, cst.AnnAssign) or not isinstance(stmt.target, cst.Name):
+            continue
+        name = stmt.target.value
+        annotation = stmt.annotation.annotation
+        if name.startswith("_") or name == "model_config":
+            continue
+        if is_classvar_annotation(annotation, facts):
+            continue
+        yield ModelField(name, stmt, annotation, stmt.value)
+
+
+def local_ancestors(info: ClassInfo, facts: Facts) -> list[ClassInfo]:
+    """Bases defined in the same unit, transitively, in approximate MRO order."""
+    seen = {info.name}
+    out: list[ClassInfo] = []
+
+    def visit(cls: ClassInfo) -> None:
+        for base in cls.bases:
+            base_info = facts.classes.get(base) if base is not None else None
+            if base_info is not None and base_info.name not in seen:
+                seen.add(base_info.name)
+                out.append(base_info)
+                visit(base_info)
+
+    visit(info)
+    return out
+
+
+def external_bases(info: ClassInfo, facts: Facts) -> frozenset[str | None]:
+    """Bases (of the class and its local ancestors) not defined in the unit; None when a
+    base is not a plain name."""
+    return frozenset(
+        base
+        for cls in (info, *local_ancestors(info, facts))
+        for base in cls.bases
+        if base is None or base not in facts.classes
+    )
+
+
+def is_pydantic_v1_namespace(info: ClassInfo, facts: Facts) -> bool:
+    """A model deriving from `pydantic.v1.BaseModel`: v1 code on purpose."""
+    return not external_bases(info, facts).isdisjoint(PYDANTIC_V1_NAMESPACE_BASES)
+
+
+def inherited_fields(info: ClassInfo, facts: Facts) -> list[tuple[ModelField, ClassInfo]]:
+    """Fields a model inherits from local Pydantic bases and does not redeclare."""
+    own = {f.name for f in model_fields(info.node, facts)}
+    out: list[tuple[ModelField, ClassInfo]] = []
+    for base in local_ancestors(info, facts):
+        if not base.is_pydantic:
+            continue
+        for f in model_fields(base.node, facts):
+            if f.name not in own:
+                own.add(f.name)
+                out.append((f, base))
+    return out
+
+
+def model_config_value(stmt: cst.CSTNode) -> cst.BaseExpression | None:
+    """The value of `model_config = ...` / `model_config: ... = ...`."""
+    if isinstance(stmt, cst.Assign):
+        if len(stmt.targets) == 1 and m.matches(stmt.targets[0].target, m.Name("model_config")):
+            return stmt.value
+    elif isinstance(stmt, cst.AnnAssign) and m.matches(stmt.target, m.Name("model_config")):
+        return stmt.value
+    return None
+
+
+def _config_class_entries(node: cst.ClassDef) -> Iterator[ConfigEntry]:
+    for attr in class_attributes(node):
+        if attr.value is not None:
+            yield ConfigEntry(attr.target.value, attr.value, attr.target, True)
+
+
+def config_entries(node: cst.ClassDef, facts: Facts) -> Iterator[ConfigEntry]:
+    """Config keys a model body sets itself: class keywords, `model_config = ConfigDict(...)`
+    or `= {...}`, and assignments in a nested v1 `class Config:`."""
+    for kw in node.keywords:
+        if kw.keyword is not None and kw.keyword.value not in _NON_CONFIG_CLASS_KEYWORDS:
+            yield ConfigEntry(kw.keyword.value, kw.value, kw.keyword, False)
+    for stmt in class_statements(node):
+        if isinstance(stmt, cst.ClassDef):
+            if stmt.name.value == "Config":
+                yield from _config_class_entries(stmt)
+            continue
+        value = model_config_value(stmt)
+        if isinstance(value, cst.Call) and facts.resolve(value.func) in CONFIG_DICT_CALLS:
+            for arg in value.args:
+                if arg.keyword is not None:
+                    yield ConfigEntry(arg.keyword.value, arg.value, arg.keyword, False)
+        elif isinstance(value, cst.Dict):
+            for element in value.elements:
+                if isinstance(element, cst.DictElement) and isinstance(
+                    element.key, cst.SimpleString
+                ):
+                    key = element.key.evaluated_value
+                    if isinstance(key, str):
+                        yield ConfigEntry(key, element.value, element.key, False)
+
+
+def effective_config(info: ClassInfo, facts: Facts) -> dict[str, cst.BaseExpression]:
+    """Config keys in force for a model: its own over those of its local bases."""
+    merged: dict[str, cst.BaseExpression] = {}
+    for cls in (*reversed(local_ancestors(info, facts)), info):
+        for entry in config_entries(cls.node, facts):
+            merged[entry.key] = entry.value
+    return merged
+
+
+def has_name_suffix(name: str, suffixes: tuple[str, ...]) -> bool:
+    """`UserRead` ends with `Read`; the bare suffix (`Read`) is no model name of that kind."""
+    return any(len(name) > len(s) and name.endswith(s) for s in suffixes)
+
+
+def is_input_model(info: ClassInfo, settings: RulesConfig) -> bool:
+    return has_name_suffix(info.name, settings.input_model_suffixes)
+
+
+def is_read_model(info: ClassInfo, facts: Facts, settings: RulesConfig) -> bool:
+    """A response model: a read-model suffix or used as `response_model=`, and no input-model
+    suffix."""
+    named = has_name_suffix(info.name, settings.read_model_suffixes)
+    return (named or info.name in facts.response_models) and not is_input_model(info, settings)
+
+
+def field_call(value: cst.BaseExpression | None, facts: Facts) -> cst.Call | None:
+    """The call when `value` is `Field(...)` from pydantic or sqlmodel."""
+    if isinstance(value, cst.Call) and facts.resolve(value.func) in PYDANTIC_FIELD_CALLS:
+        return value
+    return None
+
+
+def field_has_default(field: ModelField, facts: Facts) -> bool:
+    """Whether a field may be omitted: a value that is not `...`, `Field(default)`,
+    `Field(default=...)` or `Field(default_factory=...)` (also inside `Annotated`)."""
+    value = field.value
+    if value is None:
+        _, metadata = unwrap_annotated(field.annotation, facts)
+        return any(
+            (call := field_call(meta, facts)) is not None
+            and keyword_arg(call, "default_factory") is not None
+            for meta in metadata
+        )
+    if m.matches(value, ELLIPSIS_LITERAL):
+        return False
+    call = field_call(value, facts)
+    if call is None:
+        return True
+    if any(arg.star for arg in call.args):  # Field(**options): cannot tell
+        return True
+    default = next(positional_args(call), None)
+    if default is None:
+        kw = keyword_arg(call, "default")
+        default = kw.value if kw is not None else None
+    if default is not None:
+        return not m.matches(default, ELLIPSIS_LITERAL)
+    return keyword_arg(call, "default_factory") is not None
+
+
+def field_keyword(field: ModelField, facts: Facts, keyword: str) -> cst.Arg | None:
+    """`keyword=` given to the field's `Field(...)`, as its value or in `Annotated[...]`."""
+    call = field_call(field.value, facts)
+    if call is not None and (arg := keyword_arg(call, keyword)) is not None:
+        return arg
+    for meta in annotation_metadata(field.annotation, facts):
+        call = field_call(meta, facts)
+        if call is not None and (arg := keyword_arg(call, keyword)) is not None:
+            return arg
+    return None
+
+
+def annotation_metadata(
+    annotation: cst.BaseExpression, facts: Facts
+) -> tuple[cst.BaseExpression, ...]:
+    """`Annotated[...]` metadata of an annotation and of its Optional member:
+    `(Field(max_length=5),)` for `Annotated[str, Field(max_length=5)] | None`."""
+    annotation, metadata = unwrap_annotated(annotation, facts)
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        parts = [annotation.left, annotation.right]
+    elif isinstance(annotation, cst.Subscript) and (
+        facts.resolve(annotation.value) in TYPING_OPTIONAL | TYPING_UNION
+    ):
+        parts = subscript_args(annotation)
+    else:
+        return metadata
+    return metadata + tuple(meta for part in parts for meta in annotation_metadata(part, facts))
+
+
+def validated_field_names(node: cst.ClassDef, facts: Facts) -> frozenset[str]:
+    """Field names a class validates with `@field_validator("a", "b")` / `@validator(...)`;
+    `"*"` when a validator applies to every field."""
+    names: set[str] = set()
+    for stmt in class_statements(node):
+        if not isinstance(stmt, cst.FunctionDef):
+            continue
+        for deco in stmt.decorators:
+            call = deco.decorator
+            if not isinstance(call, cst.Call):
+                continue
+            if facts.resolve(call.func) not in FIELD_VALIDATOR_DECORATORS:
+                continue
+            for arg in positional_args(call):
+                if isinstance(arg, cst.SimpleString) and isinstance(arg.evaluated_value, str):
+                    names.add(arg.evaluated_value)
+    return frozenset(names)
+
+
+def model_name(node: cst.BaseExpression, facts: Facts) -> str | None:
+    """The name when `node` names a known Pydantic model: one of the unit's Pydantic classes,
+    or a name imported and used as `response_model=` (FastAPI only takes models there)."""
+    if not isinstance(node, cst.Name):
+        return None
+    name = node.value
+    if facts.pydantic_class(name) is not None:
+        return name
+    if name in facts.response_models and facts.imported(name):
+        return name
+    return None
+
+
+def annotation_model(annotation: cst.BaseExpression, facts: Facts) -> str | None:
+    """The known Pydantic model (see `model_name`) an annotation names: `User`, `"User"`,
+    `User | None`, `Optional[User]`, `Annotated[User, ...]`."""
+    members, _ = split_optional(annotation, facts)
+    if len(members) != 1:
+        return None
+    return model_name(unwrap_annotated(members[0], facts)[0], facts)
+
+
+def model_defines(name: str, attr: str, facts: Facts) -> bool:
+    """Whether the unit's class `name` or one of its local bases defines `attr` itself."""
+    info = facts.classes.get(name)
+    if info is None:
+        return False
+    return any(class_defines(cls.node, attr) for cls in (info, *local_ancestors(info, facts)))
+
+
+def has_opaque_config(info: ClassInfo, facts: Facts) -> bool:
+    """Whether the model or a local base sets `model_config` to something whose keys cannot
+    be read: a variable, `ConfigDict(**base)`, `{**base}`."""
+    for cls in (info, *local_ancestors(info, facts)):
+        for stmt in class_statements(cls.node):
+            value = model_config_value(stmt)
+            if value is None:
+                continue
+            if isinstance(value, cst.Call) and facts.resolve(value.func) in CONFIG_DICT_CALLS:
+                if any(arg.star for arg in value.args):
+                    return True
+            elif isinstance(value, cst.Dict):
+                if any(isinstance(e, cst.StarredDictElement) for e in value.elements):
+                    return True
+            else:
+                return True
+    return False

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from harness.code.matchers import is_default_value, is_logging_call
+from harness.code.rule import CodeRule
+from harness.registry import Example
+
+#: Exception classes that catch (nearly) everything, as resolved dotted names.
+BROAD_EXCEPTIONS = frozenset(
+    {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
+)
+#: Context managers that silence the exceptions they are given.
+SUPPRESS_CALLS = frozenset({"contextlib.suppress"})
+#: Statements that neither handle nor propagate: `pass`, `continue`, `break`.
+NO_OP_STATEMENT = m.Pass() | m.Continue() | m.Break()
+#: An expression statement with no effect: `...` or a bare string (a comment in disguise).
+NO_OP_EXPRESSION = m.Expr(value=m.Ellipsis() | m.SimpleString() | m.ConcatenatedString())
+
+
+class BroadExceptSwallowsError(CodeRule):
+    """
+    ## What it does
+    Flags a broad exception handler (bare `except:`, `except Exception`, `except
+    BaseException`, or a tuple containing one of them, through import aliases) whose body
+    swallows the error: it only passes, `...`, continues, breaks, logs or prints, assigns or
+    returns a default (`None`, a constant, an empty collection such as `[]`, `{}`, `()`,
+    `set()`, `""`, `0`, `False`) and never re-raises. `with contextlib.suppress(Exception):`
+    is flagged too, since it is the same swallow spelled differently.
+
+    Decisions:
+    - A `raise` anywhere in the handler (`raise`, `raise X`, `raise X from e`), even in only
+      one branch of an `if`, means the author decided when to propagate: not flagged.
+    - Only `if` statements whose every branch is itself swallow-only are looked through; a
+      handler with a loop, `with`, nested `try` or any other call does real work (a recovery
+      function, `await session.rollback()`, a computed fallback): not flagged.
+    - Returning a non-default value is handling, not swallowing: `return cached`,
+      `return {"error": str(exc)}` and a router's `return JSONResponse(status_code=500, ...)`
+      (which tells the client the request failed) are not flagged.
+    - Assigning a default constant to a plain name (`user = None`) counts as swallowing: it is
+      the same as returning that default.
+
+    ## Why is this bad?
+    The caller cannot tell "nothing found" from "the database is down": the real error, its
+    traceback and any cancellation are lost, and bugs surface far from their cause as `None`
+    or empty results. Logging alone does not help the caller either.
+
+    ## Example
+    ```python
+    try:
+        user = await repo.get(user_id)
+    except Exception:
+        logger.exception("lookup failed")
+        return None
+    ```
+
+    ## Use instead
+    ```python
+    try:
+        user = await repo.get(user_id)
+    except UserNotFound:
+        return None
+    except DatabaseError:
+        logger.exception("lookup failed")
+        raise
+    ```
+    """
+
+    code = "EXC001"
+    name = "broad-except-swallows-error"
+    message = "Broad exception handler swallows the error; catch specific exceptions or re-raise"
+    valid = (
+        # Re-raises after logging.
+        "try:\n    f()\nexcept Exception:\n    logger.exception('boom')\n    raise\n",
+        # Re-raise in a nested branch: the author decides when to propagate.
+        "try:\n    f()\nexcept Exception as exc:\n    if retryable(exc):\n        pass\n"
+        "    else:\n        raise ServiceError() from exc\n",
+        # Narrow exception.
+        "try:\n    f()\nexcept (KeyError, ValueError):\n    return None\n",
+        # Real work: recovery function and computed fallback.
+        "try:\n    f()\nexcept Exception:\n    await session.rollback()\n",
+        "def g():\n    try:\n        return fetch()\n    except Exception:\n"
+        "        return cached\n",
+        # A 500 response tells the client the request failed.
+        "async def h():\n    try:\n        return await f()\n    except Exception as exc:\n"
+        "        return JSONResponse(status_code=500, content={'detail': str(exc)})\n",
+        # A local class that happens to be named `Exception` is not the builtin.
+        "from app.errors import Exception\ntry:\n    f()\nexcept Exception:\n    pass\n",
+        # Strings mentioning the pattern are not handlers.
+        '"""try:\n    f()\nexcept Exception:\n    pass\n"""\n',
+        "import contextlib\nwith contextlib.suppress(FileNotFoundError):\n    os.remove(p)\n",
+    )
+    invalid = (
+        Example("try:\n    f()\nexcept Exception:\n    pass\n", line=3),
+        Example("try:\n    f()\nexcept:\n    ...\n", line=3),
+        Example(
+            "def g():\n    try:\n        return fetch()\n    except Exception as e:\n"
+            "        logger.error(f'failed: {e}')\n        return []\n",
+            line=4,
+        ),
+        Example(
+            "for x in xs:\n    try:\n        f(x)\n    except (ValueError, BaseException):\n"
+            "        continue\n",
+            line=4,
+        ),
+        # Alias through imports.
+        Example(
+            "import builtins as b\ntry:\n    f()\nexcept b.Exception:\n    print('oops')\n",
+            line=4,
+        ),
+        # Every branch swallows; docstring-like string is a no-op.
+        Example(
+            "try:\n    user = load()\nexcept Exception as exc:\n    'ignore'\n"
+            "    if debug:\n        log.warning('load failed: %s', exc)\n    user = None\n",
+            line=3,
+        ),
+        # Nested function: the inner handler is still checked.
+        Example(
+            "def outer():\n    def inner():\n        try:\n            return f()\n"
+            "        except Exception:\n            return {}\n    return inner\n",
+            line=5,
+        ),
+        Example(
+            "from contextlib import suppress\nwith suppress(Exception):\n    send_mail()\n",
+            line=2,
+        ),
+    )
+
+    def _is_broad(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Tuple):
+            return any(self._is_broad(el.value) for el in node.elements)
+        return self.facts.resolve(node) in BROAD_EXCEPTIONS
+
+    def _swallows(self, body: cst.BaseSuite) -> bool:
+        """Whether a handler body only no-ops, logs, and assigns or returns defaults."""
+        for stmt in body.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                if not all(self._small_swallows(small) for small in stmt.body):
+                    return False
+            elif isinstance(stmt, cst.If):
+                if not self._if_swallows(stmt):
+                    return False
+            elif isinstance(stmt, cst.BaseSmallStatement):  # SimpleStatementSuite items
+                if not self._small_swallows(stmt):
+                    return False
+            else:
+                return False
+        return True
+
+    def _if_swallows(self, node: cst.If) -> bool:
+        if not self._swallows(node.body):
+            return False
+        orelse = node.orelse
+        if isinstance(orelse, cst.If):
+            return self._if_swallows(orelse)
+        if isinstance(orelse, cst.Else):
+            return self._swallows(orelse.body)
+        return True
+
+    def _small_swallows(self, node: cst.BaseSmallStatement) -> bool:
+        if m.matches(node, NO_OP_STATEMENT | NO_OP_EXPRESSION):
+            return True
+        if isinstance(node, cst.Return):
+            return is_default_value(node.value)
+        if isinstance(node, cst.Expr):
+            return is_logging_call(node.value, self.facts)
+        if isinstance(node, cst.Assign):
+            return is_default_value(node.value) and all(
+                isinstance(t.target, cst.Name) for t in node.targets
+            )
+        if isinstance(node, cst.AnnAssign):
+            return isinstance(node.target, cst.Name) and is_default_value(node.value)
+        return False
+
+    def _check(self, node: cst.ExceptHandler | cst.ExceptStarHandler) -> None:
+        if (node.type is None or self._is_broad(node.type)) and self._swallows(node.body):
+            self.report(node)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._check(node)
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        self._check(node)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        call = node.item
+        if (
+            isinstance(call, cst.Call)
+            and self.facts.resolve_call(call) in SUPPRESS_CALLS
+            and any(self._is_broad(arg.value) for arg in call.args)
+        ):
+            self.report(call, "`suppress(Exception)` swallows every error; suppress specific ones")

@@ -1,0 +1,297 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+import libcst.matchers as m
+
+from harness.code.matchers import (
+    annotation_model,
+    is_pydantic_v1_namespace,
+    model_defines,
+    model_name,
+    pydantic_model,
+)
+from harness.code.rule import CodeRule
+from harness.registry import Example
+
+if TYPE_CHECKING:
+    from harness.code.engine import UnitContext
+
+_VALIDATOR_MODULES = (
+    "pydantic",
+    "pydantic.class_validators",
+    "pydantic.deprecated.class_validators",
+)
+#: v1 validator decorators under every public path (not the deliberate `pydantic.v1.*`), with
+#: their v2 replacements.
+V1_VALIDATOR_DECORATORS = {
+    f"{module}.{old}": new
+    for module in _VALIDATOR_MODULES
+    for old, new in (("validator", "field_validator"), ("root_validator", "model_validator"))
+}
+#: v1 class methods of `BaseModel` and their v2 replacements.
+V1_CLASS_METHODS = {
+    "parse_obj": "model_validate(obj)",
+    "parse_raw": "model_validate_json(data)",
+    "parse_file": "model_validate_json(path.read_text())",
+    "from_orm": "model_validate(obj, from_attributes=True)",
+    "update_forward_refs": "model_rebuild()",
+    "construct": "model_construct()",
+    "schema": "model_json_schema()",
+    "schema_json": "json.dumps(Model.model_json_schema())",
+    "validate": "model_validate(obj)",
+}
+#: v1 methods callable on a model instance (the class methods too) and their replacements.
+V1_INSTANCE_METHODS = {
+    **V1_CLASS_METHODS,
+    "dict": "model_dump()",
+    "json": "model_dump_json()",
+    "copy": "model_copy()",
+}
+#: v2 calls returning an instance of the model they are called on: `User.model_validate(d)`.
+_INSTANCE_FACTORIES = frozenset(
+    {"model_validate", "model_validate_json", "model_construct"}
+    | {"parse_obj", "parse_raw", "parse_file", "from_orm", "construct"}
+)
+#: `@staticmethod` / `@classmethod` (what the first parameter of a method is).
+STATICMETHOD_DECORATOR = m.Decorator(decorator=m.Name("staticmethod"))
+CLASSMETHOD_DECORATOR = m.Decorator(decorator=m.Name("classmethod"))
+
+# A local name bound to a model: (model class name, whether it is the class itself).
+_Binding = tuple[str, bool] | None
+_UNBOUND = object()
+
+
+class PydanticV1Api(CodeRule):
+    """
+    ## What it does
+    Flags Pydantic v1 API: `@validator` / `@root_validator` imported from `pydantic` (any
+    alias), and v1 methods called on a receiver known to be a Pydantic model: `.dict()`,
+    `.json()`, `.copy()`, `.parse_obj()`, `.parse_raw()`, `.parse_file()`, `.from_orm()`,
+    `.update_forward_refs()`, `.construct()`, `.schema()`, `.schema_json()`, `.validate()`.
+
+    These method names are common on other objects (`dict.copy()`, `response.json()`), so a
+    call is only flagged when its receiver is known to be a model:
+    - a class name of a Pydantic model defined in the unit, or a name imported and used as
+      `response_model=` (`UserRead.from_orm(user)`);
+    - `self` / `cls` in a method of a Pydantic model;
+    - a parameter or local variable of the enclosing function annotated with such a model
+      (`payload: UserCreate`, `user: User | None`), or assigned from its constructor or a
+      `model_validate`-like call (`user = User(...)`). Reassigning the name to anything else
+      forgets the type; module-level variables are not tracked.
+
+    A method the model defines itself is not flagged, nor is code deriving from
+    `pydantic.v1.BaseModel` or importing from `pydantic.v1` (v1 on purpose).
+
+    ## Why is this bad?
+    These are deprecated in Pydantic v2: they emit warnings and will be removed, and some
+    behave differently (`@validator` runs in a different mode than `@field_validator`,
+    `.copy(update=...)` does not validate). Generated code should use the v2 API.
+
+    ## Example
+    ```python
+    class UserCreate(BaseModel):
+        name: str
+
+        @validator("name")
+        def strip(cls, v):
+            return v.strip()
+
+
+    def create(payload: UserCreate) -> User:
+        return User(**payload.dict())
+    ```
+
+    ## Use instead
+    ```python
+    class UserCreate(BaseModel):
+        name: str
+
+        @field_validator("name")
+        @classmethod
+        def strip(cls, v: str) -> str:
+            return v.strip()
+
+
+    def create(payload: UserCreate) -> User:
+        return User(**payload.model_dump())
+    ```
+    """
+
+    code = "PYD003"
+    name = "pydantic-v1-api"
+    message = "Pydantic v1 API; use the Pydantic v2 equivalent"
+    valid = (
+        "from pydantic import BaseModel, field_validator\n\nclass User(BaseModel):\n"
+        "    name: str\n\n    @field_validator('name')\n    @classmethod\n"
+        "    def strip(cls, v: str) -> str:\n        return v.strip()\n",
+        # Same method names on objects that are not models.
+        "import requests\n\ndef fetch(url: str, headers: dict) -> dict:\n"
+        "    h = headers.copy()\n    return requests.get(url, headers=h).json()\n",
+        "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
+        "def dump(user: User) -> dict:\n    data = user.model_dump()\n    return data.copy()\n",
+        # The name is rebound to a dict before `.copy()`.
+        "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
+        "def f(user: User) -> dict:\n    user = {'name': user.name}\n    return user.copy()\n",
+        # A dataclass with the same shape, and a model defining its own `dict` method.
+        "from dataclasses import dataclass\n\n@dataclass\nclass User:\n    name: str\n\n"
+        "    @classmethod\n    def parse_obj(cls, d):\n        return cls(**d)\n\n"
+        "def f(d: dict) -> User:\n    return User.parse_obj(d)\n",
+        "from pydantic import BaseModel\n\nclass Tags(BaseModel):\n    items: list[str]\n\n"
+        "    def dict(self) -> dict:\n        return {'items': self.items}\n\n"
+        "def f(t: Tags) -> dict:\n    return t.dict()\n",
+        # v1 on purpose; and a docstring mentioning the pattern.
+        "from pydantic.v1 import BaseModel, validator\n\nclass User(BaseModel):\n"
+        "    name: str\n\n    @validator('name')\n    def strip(cls, v):\n        return v\n",
+        'def f(user):\n    """Call user.dict() or User.parse_obj(d)."""\n    return user\n',
+    )
+    invalid = (
+        Example(
+            "from pydantic import BaseModel, validator\n\nclass User(BaseModel):\n"
+            "    name: str\n\n    @validator('name')\n    def strip(cls, v):\n"
+            "        return v.strip()\n",
+            line=6,
+        ),
+        Example(
+            "import pydantic as pd\n\nclass User(pd.BaseModel):\n    name: str\n\n"
+            "    @pd.root_validator(pre=True)\n    def check(cls, values):\n"
+            "        return values\n",
+            line=6,
+        ),
+        Example(
+            "from pydantic import BaseModel as BM\n\nclass Base(BM):\n    pass\n\n"
+            "class UserCreate(Base):\n    name: str\n\n"
+            "def create(payload: UserCreate) -> dict:\n    return dict(**payload.dict())\n",
+            line=10,
+        ),
+        Example(
+            "from fastapi import APIRouter\nfrom app.schemas import UserRead\n\n"
+            "router = APIRouter()\n\n"
+            "@router.get('/users/{id}', response_model=UserRead)\nasync def get(id: int):\n"
+            "    user = await load(id)\n    return UserRead.from_orm(user)\n",
+            line=9,
+        ),
+        Example(
+            "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
+            "    def public(self) -> dict:\n        return self.dict(exclude={'name'})\n\n"
+            "def load(raw: str) -> User:\n    user = User.parse_raw(raw)\n"
+            "    return user.copy(update={'name': 'x'})\n",
+            count=3,
+        ),
+        Example(
+            "from typing import Optional\nfrom sqlmodel import SQLModel, Field\n\n"
+            "class Hero(SQLModel, table=True):\n    id: Optional[int] = Field(default=None)\n\n"
+            "def update(hero: Optional[Hero], data: dict) -> None:\n"
+            "    for key, value in hero.dict().items():\n        pass\n",
+            line=8,
+        ),
+    )
+
+    def __init__(self, ctx: UnitContext) -> None:
+        super().__init__(ctx)
+        self._scopes: list[dict[str, _Binding]] = []
+
+    # --- decorators and scopes ---------------------------------------------------------
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        for deco in node.decorators:
+            target = deco.decorator
+            if isinstance(target, cst.Call):
+                target = target.func
+            qualified = self.facts.resolve(target)
+            new = V1_VALIDATOR_DECORATORS.get(qualified) if qualified is not None else None
+            if new is not None:
+                old = qualified.rsplit(".", 1)[-1]  # type: ignore[union-attr]
+                self.report(deco, f"`@{old}` is Pydantic v1 API; use `@{new}`")
+        self._scopes.append(self._parameter_bindings(node))
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._scopes.pop()
+
+    def _parameter_bindings(self, node: cst.FunctionDef) -> dict[str, _Binding]:
+        scope: dict[str, _Binding] = {}
+        params = node.params
+        ordered = [*params.posonly_params, *params.params]
+        for param in (*ordered, *params.kwonly_params):
+            ann = param.annotation
+            model = annotation_model(ann.annotation, self.facts) if ann is not None else None
+            scope[param.name.value] = (model, False) if model is not None else None
+        owner = self._enclosing_model()
+        static = any(m.matches(d, STATICMETHOD_DECORATOR) for d in node.decorators)
+        if owner is not None and ordered and ordered[0].annotation is None and not static:
+            is_class = any(m.matches(d, CLASSMETHOD_DECORATOR) for d in node.decorators)
+            scope[ordered[0].name.value] = (owner, is_class)
+        return scope
+
+    def _enclosing_model(self) -> str | None:
+        stack = self.ancestors  # [..., ClassDef, IndentedBlock, FunctionDef]
+        if len(stack) >= 3 and isinstance(stack[-3], cst.ClassDef):
+            info = pydantic_model(stack[-3], self.facts)
+            return info.name if info is not None else None
+        return None
+
+    # --- local variables -------------------------------------------------------------
+
+    def _bind(self, target: cst.BaseExpression, binding: _Binding) -> None:
+        if isinstance(target, cst.Name):
+            self._scopes[-1][target.value] = binding
+        elif isinstance(target, cst.Tuple | cst.List):
+            for element in target.elements:
+                self._bind(element.value, None)
+
+    def _value_binding(self, value: cst.BaseExpression | None) -> _Binding:
+        if not isinstance(value, cst.Call):
+            return None
+        func = value.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _INSTANCE_FACTORIES:
+            func = func.value
+        model = model_name(func, self.facts)
+        return (model, False) if model is not None else None
+
+    def leave_Assign(self, node: cst.Assign) -> None:
+        if self._scopes:
+            binding = self._value_binding(node.value)
+            for target in node.targets:
+                self._bind(target.target, binding)
+
+    def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if self._scopes:
+            model = annotation_model(node.annotation.annotation, self.facts)
+            self._bind(node.target, (model, False) if model is not None else None)
+
+    def visit_For(self, node: cst.For) -> None:
+        if self._scopes:
+            self._bind(node.target, None)
+
+    def _lookup(self, name: str) -> _Binding | object:
+        for scope in reversed(self._scopes):
+            if name in scope:
+                return scope[name]
+        return _UNBOUND
+
+    # --- calls ---------------------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        # Hot path: plain isinstance checks, no matcher, before any lookup.
+        func = node.func
+        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+            return
+        method = func.attr.value
+        if method not in V1_INSTANCE_METHODS:
+            return
+        bound = self._lookup(func.value.value)
+        if bound is _UNBOUND:
+            model = model_name(func.value, self.facts) if method in V1_CLASS_METHODS else None
+        elif bound is None:
+            return
+        else:
+            model, is_class = bound  # type: ignore[misc]
+            if is_class and method not in V1_CLASS_METHODS:
+                return
+        if model is None or model_defines(model, method, self.facts):
+            return
+        info = self.facts.classes.get(model)
+        if info is not None and is_pydantic_v1_namespace(info, self.facts):
+            return
+        self.report(node, f"`.{method}()` is Pydantic v1 API; use `.{V1_INSTANCE_METHODS[method]}`")

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from harness.code.matchers import (
+    ModelField,
+    annotation_metadata,
+    effective_config,
+    field_keyword,
+    inherited_fields,
+    is_input_model,
+    keyword_arg,
+    model_fields,
+    positional_args,
+    pydantic_model,
+    split_optional,
+    unwrap_annotated,
+)
+from harness.code.rule import CodeRule
+from harness.registry import Example
+
+#: `constr(...)`, the v1-style constrained string type.
+CONSTR_CALLS = frozenset({"pydantic.constr", "pydantic.types.constr", "constr"})
+#: `Annotated` metadata that can bound a string's length.
+STRING_CONSTRAINTS_CALLS = frozenset(
+    {"pydantic.StringConstraints", "pydantic.types.StringConstraints", "StringConstraints"}
+)
+MAX_LEN_CALLS = frozenset({"annotated_types.MaxLen", "MaxLen"})
+LEN_CALLS = frozenset({"annotated_types.Len", "Len"})
+#: Config keys bounding every `str` field of a model.
+STR_MAX_LENGTH_KEYS = ("str_max_length", "max_anystr_length")
+
+
+class UnboundedStrInputField(CodeRule):
+    """
+    ## What it does
+    Flags a `str` field without a maximum length in an input model: a Pydantic model whose
+    name ends with one of `rules.input_model_suffixes` (`Create`, `Update`, `Patch`, `In`,
+    `Input`, `Request`, `Payload`). A length bound is any of `Field(max_length=...)`,
+    `constr(max_length=...)`, `Annotated[str, Field(max_length=...)]`,
+    `Annotated[str, StringConstraints(max_length=...)]`, `annotated_types.MaxLen` / `Len`,
+    or `str_max_length` in the model config.
+
+    Fields inherited from a local base model count too; they are reported on the input
+    model's class line. `EmailStr`, `Literal[...]`, enums and other non-`str` types are fine.
+
+    ## Why is this bad?
+    An unbounded string lets any client send megabytes into a name field: it is stored,
+    indexed, logged and echoed back, and on most databases it fails late at the `VARCHAR`
+    limit with a 500 instead of a 422. A `max_length` also documents the limit in the
+    OpenAPI schema.
+
+    ## Example
+    ```python
+    class UserCreate(BaseModel):
+        name: str
+        bio: str | None = None
+    ```
+
+    ## Use instead
+    ```python
+    class UserCreate(BaseModel):
+        name: str = Field(min_length=1, max_length=100)
+        bio: str | None = Field(default=None, max_length=2000)
+    ```
+    """
+
+    code = "PYD006"
+    name = "unbounded-str-input-field"
+    message = "Input model `str` field has no `max_length`"
+    valid = (
+        "from typing import Annotated, Literal\n"
+        "from pydantic import BaseModel, EmailStr, Field, StringConstraints, constr\n\n"
+        "class UserCreate(BaseModel):\n    name: str = Field(max_length=100)\n"
+        "    email: EmailStr\n    role: Literal['admin', 'user']\n"
+        "    code: constr(max_length=8)\n"
+        "    slug: Annotated[str, StringConstraints(max_length=40, pattern='^[a-z-]+$')]\n"
+        "    bio: Annotated[str, Field(max_length=500)] | None = None\n",
+        # Not an input model, or not a Pydantic model.
+        "from pydantic import BaseModel\n\nclass UserRead(BaseModel):\n    name: str\n\n"
+        "class UserBase(BaseModel):\n    name: str\n",
+        "from dataclasses import dataclass\n\n@dataclass\nclass UserCreate:\n    name: str\n",
+        # Bounded by config, in a local base.
+        "from pydantic import BaseModel, ConfigDict\n\nclass Strict(BaseModel):\n"
+        "    model_config = ConfigDict(str_max_length=255)\n\n"
+        "class ItemCreate(Strict):\n    title: str\n",
+        "from pydantic import BaseModel, Field\n\nclass NoteIn(BaseModel):\n"
+        '    """text: str"""\n    tags: list[int]\n'
+        "    text: str | None = Field(None, max_length=10)\n",
+    )
+    invalid = (
+        Example(
+            "from pydantic import BaseModel\n\nclass UserCreate(BaseModel):\n    name: str\n",
+            line=4,
+        ),
+        Example(
+            "from typing import Optional\nfrom pydantic import BaseModel as BM, Field\n\n"
+            "class UserUpdate(BM):\n    name: Optional[str] = Field(None, min_length=1)\n",
+            line=5,
+        ),
+        Example(
+            "from pydantic import BaseModel, constr\n\nclass LoginRequest(BaseModel):\n"
+            "    username: constr(min_length=3)\n    password: str\n",
+            count=2,
+        ),
+        Example(
+            "from pydantic import BaseModel\n\nclass ItemBase(BaseModel):\n    title: str\n\n"
+            "class ItemCreate(ItemBase):\n    pass\n",
+            line=6,
+        ),
+        Example(
+            "from typing import Annotated\nfrom pydantic import BaseModel, Field\n\n"
+            "class CommentPayload(BaseModel):\n"
+            "    body: Annotated[str, Field(min_length=1)]\n",
+            line=5,
+        ),
+    )
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        info = pydantic_model(node, self.facts)
+        if info is None or not is_input_model(info, self.settings):
+            return
+        config = effective_config(info, self.facts)
+        if any(key in config for key in STR_MAX_LENGTH_KEYS):
+            return
+        own = [f for f in model_fields(node, self.facts) if self._unbounded(f)]
+        for field in own:
+            self.report(
+                field.node,
+                f"`{field.name}` is a `str` without `max_length` in input model `{info.name}`",
+            )
+        inherited = [f.name for f, _ in inherited_fields(info, self.facts) if self._unbounded(f)]
+        if inherited:
+            names = ", ".join(f"`{n}`" for n in inherited)
+            self.report(
+                node.name,
+                f"Input model `{info.name}` inherits `str` fields without `max_length`: {names}",
+            )
+
+    def _unbounded(self, field: ModelField) -> bool:
+        facts = self.facts
+        members, _ = split_optional(field.annotation, facts)
+        if len(members) != 1:
+            return False
+        inner, _ = unwrap_annotated(members[0], facts)
+        if isinstance(inner, cst.Call) and facts.resolve(inner.func) in CONSTR_CALLS:
+            return keyword_arg(inner, "max_length") is None
+        if facts.resolve(inner) not in ("str", "builtins.str"):
+            return False
+        if field_keyword(field, facts, "max_length") is not None:
+            return False
+        metadata = annotation_metadata(field.annotation, facts)
+        return not any(self._bounds_length(meta) for meta in metadata)
+
+    def _bounds_length(self, meta: cst.BaseExpression) -> bool:
+        if not isinstance(meta, cst.Call):
+            return False
+        callee = self.facts.resolve(meta.func)
+        if callee in STRING_CONSTRAINTS_CALLS:
+            return keyword_arg(meta, "max_length") is not None
+        if callee in MAX_LEN_CALLS:
+            return True
+        if callee in LEN_CALLS:
+            has_max = len(list(positional_args(meta))) >= 2
+            return has_max or keyword_arg(meta, "max_length") is not None
+        return False

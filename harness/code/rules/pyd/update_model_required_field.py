@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from harness.code.matchers import (
+    ModelField,
+    field_has_default,
+    has_name_suffix,
+    inherited_fields,
+    is_optional_annotation,
+    model_fields,
+    pydantic_model,
+)
+from harness.code.rule import CodeRule
+from harness.registry import Example
+
+#: Name suffixes of partial-update (PATCH) models.
+UPDATE_MODEL_SUFFIXES = ("Update", "Patch")
+
+
+class UpdateModelRequiredField(CodeRule):
+    """
+    ## What it does
+    Flags a field of an update model (a Pydantic model whose name ends with `Update` or
+    `Patch`) that is not optional with a default. Both count: a field with no default is
+    required (`name: str | None` still must be sent), and a field whose type does not admit
+    `None` (`name: str = "x"`, `active: bool = True`) cannot express "leave unchanged".
+    Fields inherited from a local base model count too and are reported on the class line
+    (`class UserUpdate(UserBase): pass` inherits every required field of `UserBase`).
+
+    ## Why is this bad?
+    A partial update should accept any subset of fields. A required field makes every PATCH
+    resend it (or fail with 422); a non-optional default silently overwrites the stored value
+    unless the handler remembers `exclude_unset=True`.
+
+    ## Example
+    ```python
+    class UserUpdate(BaseModel):
+        name: str
+        is_active: bool = True
+    ```
+
+    ## Use instead
+    ```python
+    class UserUpdate(BaseModel):
+        name: str | None = None
+        is_active: bool | None = None
+    ```
+    """
+
+    code = "PYD008"
+    name = "update-model-required-field"
+    message = "Update model field is not optional; declare it `X | None = None`"
+    valid = (
+        "from typing import Optional, Union\nfrom pydantic import BaseModel, Field\n\n"
+        "class UserUpdate(BaseModel):\n    name: str | None = None\n"
+        "    age: Optional[int] = Field(None, ge=0)\n"
+        "    bio: Union[str, None] = Field(default=None)\n"
+        "    tags: list[str] | None = Field(default_factory=list)\n",
+        # Not update models, or not Pydantic models.
+        "from pydantic import BaseModel\n\nclass UserCreate(BaseModel):\n    name: str\n",
+        "from dataclasses import dataclass\n\n@dataclass\nclass UserUpdate:\n    name: str\n",
+        # Inherited optional fields; ClassVars and private attributes are no fields.
+        "from typing import ClassVar\nfrom pydantic import BaseModel as BM\n\n"
+        "class PatchBase(BM):\n    name: str | None = None\n\n"
+        "class ItemPatch(PatchBase):\n    kind: ClassVar[str] = 'item'\n    _seen: bool = False\n"
+        '    """name: str would be wrong."""\n',
+    )
+    invalid = (
+        Example(
+            "from pydantic import BaseModel\n\nclass UserUpdate(BaseModel):\n    name: str\n",
+            line=4,
+        ),
+        Example(
+            "from typing import Optional\nfrom pydantic import BaseModel, Field\n\n"
+            "class UserUpdate(BaseModel):\n    name: Optional[str]\n"
+            "    email: str | None = Field(...)\n",
+            count=2,
+        ),
+        Example(
+            "from pydantic import BaseModel\n\nclass ItemPatch(BaseModel):\n"
+            "    is_active: bool = True\n",
+            line=4,
+        ),
+        Example(
+            "import pydantic\n\nclass UserBase(pydantic.BaseModel):\n    name: str\n\n"
+            "class UserUpdate(UserBase):\n    pass\n",
+            line=6,
+        ),
+        Example(
+            "from sqlmodel import SQLModel\n\nclass HeroUpdate(SQLModel):\n"
+            "    name: str | None = None\n    age: int = 0\n",
+            line=5,
+        ),
+    )
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        info = pydantic_model(node, self.facts)
+        if info is None or not has_name_suffix(info.name, UPDATE_MODEL_SUFFIXES):
+            return
+        for field in model_fields(node, self.facts):
+            problem = self._problem(field)
+            if problem is not None:
+                self.report(field.node, f"`{field.name}` {problem} in update model `{info.name}`")
+        inherited = [
+            f.name for f, _ in inherited_fields(info, self.facts) if self._problem(f) is not None
+        ]
+        if inherited:
+            names = ", ".join(f"`{n}`" for n in inherited)
+            self.report(
+                node.name,
+                f"Update model `{info.name}` inherits fields that are not optional: {names}",
+            )
+
+    def _problem(self, field: ModelField) -> str | None:
+        optional = is_optional_annotation(field.annotation, self.facts)
+        default = field_has_default(field, self.facts)
+        if optional and default:
+            return None
+        if optional:
+            return "has no default (add `= None`)"
+        if default:
+            return "does not admit None (use `X | None = None`)"
+        return "is required (use `X | None = None`)"

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from functools import cached_property
+
+import libcst as cst
+
+from harness.code.matchers import callee_tail, local_aliases
+from harness.code.rule import CodeRule
+from harness.registry import Example
+
+#: The 1.x factories building a declarative base (and the class decorator doing the same).
+LEGACY_BASE_FACTORIES = frozenset(
+    {
+        "sqlalchemy.orm.declarative_base",
+        "sqlalchemy.orm.decl_api.declarative_base",
+        "sqlalchemy.ext.declarative.declarative_base",
+        "sqlalchemy.orm.as_declarative",
+        "sqlalchemy.orm.decl_api.as_declarative",
+        "sqlalchemy.ext.declarative.as_declarative",
+    }
+)
+_TAILS = frozenset({"declarative_base", "as_declarative"})
+
+
+class LegacyDeclarativeBase(CodeRule):
+    """
+    ## What it does
+    Flags a call to `declarative_base()` from `sqlalchemy.orm` or
+    `sqlalchemy.ext.declarative` (under any alias), and the `@as_declarative()` decorator.
+    The import alone is not flagged: the call is, once.
+
+    ## Why is this bad?
+    A base made by `declarative_base()` is typed as `Any`, so type checkers know nothing
+    about the models built on it, and `Mapped[...]` annotations lose their checking.
+    `sqlalchemy.ext.declarative.declarative_base` is deprecated since 2.0. Subclassing
+    `DeclarativeBase` gives a real class that type checkers understand, and a place for
+    `type_annotation_map` and shared metadata naming conventions.
+
+    ## Example
+    ```python
+    from sqlalchemy.orm import declarative_base
+
+    Base = declarative_base()
+    ```
+
+    ## Use instead
+    ```python
+    from sqlalchemy.orm import DeclarativeBase
+
+
+    class Base(DeclarativeBase):
+        pass
+    ```
+    """
+
+    code = "SQA007"
+    name = "legacy-declarative-base"
+    message = "`declarative_base()` is the legacy API; subclass `sqlalchemy.orm.DeclarativeBase`"
+    valid = (
+        "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n",
+        # Only the import, and another library's `declarative_base`.
+        "from sqlalchemy.orm import declarative_base  # noqa: F401\n",
+        "from mylib.orm import declarative_base\n\nBase = declarative_base()\n",
+        "def declarative_base():\n    return object\n\n\nBase = declarative_base()\n",
+        # Strings and docstrings mentioning the call.
+        '"""Base = declarative_base() is legacy."""\n'
+        "TIP = 'declarative_base() -> DeclarativeBase'\n",
+    )
+    invalid = (
+        Example(
+            "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n",
+            line=3,
+            count=1,
+        ),
+        Example(
+            "from sqlalchemy.ext.declarative import declarative_base\n\n"
+            "Base = declarative_base(metadata=metadata)\n",
+            line=3,
+        ),
+        Example("import sqlalchemy as sa\n\nBase = sa.orm.declarative_base()\n", line=3),
+        Example(
+            "from sqlalchemy.orm import declarative_base as make_base\n\nModel = make_base()\n",
+            line=3,
+        ),
+        Example(
+            "from sqlalchemy.orm import as_declarative\n\n\n@as_declarative()\nclass Base:\n"
+            "    pass\n",
+            line=4,
+        ),
+    )
+
+    @cached_property
+    def _callee_names(self) -> frozenset[str]:
+        return _TAILS | local_aliases(self.facts, LEGACY_BASE_FACTORIES)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if callee_tail(node) not in self._callee_names:
+            return
+        if self.facts.resolve(node.func) in LEGACY_BASE_FACTORIES:
+            self.report(node)

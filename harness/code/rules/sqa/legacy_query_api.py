@@ -1,0 +1,226 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from harness.code.facts import ClassKind, _statements
+from harness.code.matchers import positional_args, split_optional, unwrap_annotated
+from harness.code.rule import CodeRule
+from harness.registry import Example
+
+#: Receiver names taken to be a SQLAlchemy session (`session`, `self._db`, `db.session`, ...).
+SESSION_NAMES = frozenset({"session", "db", "db_session", "dbsession", "sess", "db_sess"})
+#: Annotations (and constructors) that make any name a session.
+SESSION_TYPES = frozenset(
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.session.Session",
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.session.AsyncSession",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlmodel.Session",
+        "sqlmodel.orm.session.Session",
+        "sqlmodel.ext.asyncio.session.AsyncSession",
+    }
+)
+#: `Query` methods called on Flask-SQLAlchemy's `Model.query`.
+MODEL_QUERY_METHODS = frozenset(
+    {
+        "filter",
+        "filter_by",
+        "get",
+        "get_or_404",
+        "first_or_404",
+        "one_or_404",
+        "all",
+        "first",
+        "one",
+        "one_or_none",
+        "order_by",
+        "paginate",
+        "count",
+        "join",
+        "options",
+        "limit",
+        "offset",
+        "with_entities",
+        "distinct",
+    }
+)
+#: A first argument of this type is raw SQL for some other library, not an ORM entity.
+STRING_TYPES = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
+_IMPORTS = "from sqlalchemy import select\nfrom sqlalchemy.orm import Session\n\n\n"
+
+
+class LegacyQueryApi(CodeRule):
+    """
+    ## What it does
+    Flags the SQLAlchemy 1.x `Query` API: `session.query(Model)...` and Flask-SQLAlchemy's
+    `Model.query.filter(...)`.
+
+    `.query(...)` is flagged when its receiver is a session: a name or attribute called
+    `session`, `db`, `db_session`, `dbsession`, `sess` or `db_sess` (leading underscores
+    ignored, so `self._session` and `db.session` count), a parameter or variable annotated
+    `Session` / `AsyncSession` / `scoped_session` from SQLAlchemy or SQLModel (also inside
+    `Optional[...]` or `Annotated[...]`), a `with Session(engine) as s:` target, or
+    `Session(...)` itself. A call whose first argument is a string literal
+    (`db.query("SELECT 1")`, other libraries' raw SQL) is not flagged, nor is `.query(` on
+    anything else (`es.query(...)`, `client.query(...)`). `Model.query.<method>(...)` is
+    flagged when `Model` is an ORM class of the file or an imported class name
+    (capitalized: `request.query.get(...)` is a query string, not a model). `session.get()`,
+    `session.execute()` and `session.scalars()` are the 2.0 API and never flagged.
+
+    ## Why is this bad?
+    `Query` is the legacy API in SQLAlchemy 2.0: it is not available on `AsyncSession` at
+    all, is untyped (`query(User).first()` is `Any`), and `Query.get()` is deprecated.
+    `select()` statements work the same with sync and async sessions and return typed rows.
+
+    ## Example
+    ```python
+    def get_user_by_email(db: Session, email: str) -> User | None:
+        return db.query(User).filter(User.email == email).first()
+    ```
+
+    ## Use instead
+    ```python
+    def get_user_by_email(db: Session, email: str) -> User | None:
+        return db.scalars(select(User).where(User.email == email)).first()
+    ```
+    """
+
+    code = "SQA006"
+    name = "legacy-query-api"
+    message = "Legacy `Query` API; use `session.execute(select(...))` / `session.scalars(...)`"
+    valid = (
+        _IMPORTS + "def get_user(db: Session, user_id: int):\n"
+        "    return db.scalars(select(User).where(User.id == user_id)).first()\n",
+        "async def get(session, user_id):\n    return await session.get(User, user_id)\n",
+        # Other objects' `.query`.
+        "def search(es, client, index):\n"
+        "    hits = es.query(index=index)\n    return client.query('q', hits)\n",
+        # Raw SQL strings through some other library, and strings mentioning the pattern.
+        "def count(db):\n    return db.query('SELECT count(*) FROM users')\n",
+        '"""Never call db.query(User) here."""\nHINT = \'session.query(User).all() is legacy\'\n',
+        "from elasticsearch_dsl import Search\n\ns = Search().query('match', title='x')\n",
+        "from flask import request\n\n\ndef page():\n    return request.query.get('page')\n",
+    )
+    invalid = (
+        Example(
+            _IMPORTS + "def get_user(db: Session, user_id: int):\n"
+            "    return db.query(User).filter(User.id == user_id).first()\n",
+            line=6,
+            count=1,
+        ),
+        Example(
+            "class UserRepository:\n    def __init__(self, session):\n"
+            "        self._session = session\n\n"
+            "    def get(self, user_id):\n"
+            "        return self._session.query(User).get(user_id)\n",
+            line=6,
+        ),
+        # Any name annotated as a session.
+        Example(
+            "from typing import Annotated\n\nfrom fastapi import Depends\n"
+            "from sqlalchemy.ext.asyncio import AsyncSession\n\n\n"
+            "async def list_users(conn: Annotated[AsyncSession, Depends(get_db)]):\n"
+            "    return conn.query(User).all()\n",
+            line=8,
+        ),
+        Example(
+            "import sqlalchemy.orm as orm\n\n\ndef purge(engine):\n"
+            "    with orm.Session(engine) as s:\n"
+            "        s.query(Token).delete()\n",
+            line=6,
+        ),
+        # Flask-SQLAlchemy.
+        Example(
+            "from app.models import User\n\n\ndef show(user_id):\n"
+            "    return User.query.get_or_404(user_id)\n",
+            line=5,
+        ),
+        Example(
+            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
+            "class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n\n\n"
+            "users = db.session.query(User).all()\nactive = User.query.filter_by(active=True)\n",
+            line=10,
+            count=2,
+        ),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute):
+            return
+        method = func.attr.value
+        if method == "query":
+            first = next(positional_args(node), None)
+            if first is not None and isinstance(first, STRING_TYPES):
+                return
+            if self._is_session(func.value):
+                self.report(node)
+        elif method in MODEL_QUERY_METHODS:
+            receiver = func.value
+            if (
+                isinstance(receiver, cst.Attribute)
+                and receiver.attr.value == "query"
+                and isinstance(receiver.value, cst.Name)
+                and self._is_model(receiver.value.value)
+            ):
+                self.report(receiver)
+
+    def _is_model(self, name: str) -> bool:
+        info = self.facts.classes.get(name)
+        if info is not None:
+            return info.kind in (ClassKind.SQLA_MODEL, ClassKind.SQLMODEL_TABLE) or any(
+                b is not None and b.endswith(".Model") for b in info.bases
+            )
+        # An imported class (`from app.models import User`), not `from flask import request`.
+        return name in self.facts.imports and name[:1].isupper()
+
+    def _is_session(self, receiver: cst.BaseExpression) -> bool:
+        if isinstance(receiver, cst.Attribute):
+            return receiver.attr.value.lstrip("_") in SESSION_NAMES
+        if isinstance(receiver, cst.Call):
+            return self.facts.resolve(receiver.func) in SESSION_TYPES
+        if not isinstance(receiver, cst.Name):
+            return False
+        if receiver.value.lstrip("_") in SESSION_NAMES:
+            return True
+        return any(
+            self._binds_session(scope, receiver.value)
+            for scope in reversed(self.ancestors)
+            if isinstance(scope, cst.FunctionDef)
+        )
+
+    def _is_session_type(self, annotation: cst.BaseExpression) -> bool:
+        members, _ = split_optional(annotation, self.facts)
+        return any(
+            self.facts.resolve(unwrap_annotated(member, self.facts)[0]) in SESSION_TYPES
+            for member in members
+        )
+
+    def _binds_session(self, func: cst.FunctionDef, name: str) -> bool:
+        """`name: Session` as a parameter or variable, or `with Session(...) as name`."""
+        params = func.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.name.value == name and param.annotation is not None:
+                return self._is_session_type(param.annotation.annotation)
+        for stmt in _statements(func.body):
+            if (
+                isinstance(stmt, cst.AnnAssign)
+                and isinstance(stmt.target, cst.Name)
+                and stmt.target.value == name
+            ):
+                return self._is_session_type(stmt.annotation.annotation)
+            if isinstance(stmt, cst.With):
+                for item in stmt.items:
+                    if (
+                        item.asname is not None
+                        and isinstance(item.asname.name, cst.Name)
+                        and item.asname.name.value == name
+                        and isinstance(item.item, cst.Call)
+                    ):
+                        return self.facts.resolve(item.item.func) in SESSION_TYPES
+        return False

@@ -1,0 +1,402 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from enum import Enum
+
+import libcst as cst
+import libcst.matchers as m
+
+from harness.code.rule import CodeRule
+from harness.registry import Example
+
+#: Methods that run SQL text, on any receiver (session, connection, cursor, db, ...).
+EXECUTE_METHODS = frozenset({"execute", "executemany", "executescript", "exec_driver_sql"})
+#: Keyword names under which the methods above take the statement.
+STATEMENT_KEYWORDS = frozenset({"statement", "sql", "query", "operation"})
+#: Functions that wrap SQL text into a statement, as resolved dotted names.
+TEXT_FUNCTIONS = frozenset(
+    {
+        "sqlalchemy.text",
+        "sqlalchemy.sql.text",
+        "sqlalchemy.sql.expression.text",
+        "sqlalchemy.sql.elements.text",
+        "sqlmodel.text",
+    }
+)
+#: `"...".format(...)` or `template.format(...)`.
+FORMAT_METHOD_CALL = m.Call(func=m.Attribute(attr=m.Name("format")))
+#: Literal scalars (strings are handled apart, since f-strings may interpolate).
+LITERAL_SCALAR = (
+    m.Integer() | m.Float() | m.Imaginary() | m.Name("None") | m.Name("True") | m.Name("False")
+)
+
+
+class Kind(Enum):
+    """What an expression is, as far as SQL building goes."""
+
+    LITERAL = "literal"  # made only of literals and literal constants
+    DYNAMIC = "dynamic"  # a string built by formatting with a non-literal part
+    OTHER = "other"  # anything else: a parameter, a call result, an attribute
+
+
+Lookup = Callable[[str], Kind]
+
+
+def _merge(a: Kind, b: Kind) -> Kind:
+    """Either of two values may reach the use (a conditional assignment)."""
+    if Kind.DYNAMIC in (a, b):
+        return Kind.DYNAMIC
+    return Kind.LITERAL if a is b is Kind.LITERAL else Kind.OTHER
+
+
+def _add(a: Kind, b: Kind) -> Kind:
+    """`a + b`: concatenating a literal with a non-literal builds text from input."""
+    if Kind.DYNAMIC in (a, b) or {a, b} == {Kind.LITERAL, Kind.OTHER}:
+        return Kind.DYNAMIC
+    return a if a is b else Kind.OTHER
+
+
+def classify(node: cst.BaseExpression, lookup: Lookup) -> Kind:
+    """Classify an expression; `lookup` says what a bare name holds."""
+    if isinstance(node, cst.SimpleString) or m.matches(node, LITERAL_SCALAR):
+        return Kind.LITERAL
+    if isinstance(node, cst.Name):
+        return lookup(node.value)
+    if isinstance(node, cst.FormattedString):
+        for part in node.parts:
+            if (
+                isinstance(part, cst.FormattedStringExpression)
+                and classify(part.expression, lookup) is not Kind.LITERAL
+            ):
+                return Kind.DYNAMIC
+        return Kind.LITERAL
+    if isinstance(node, cst.ConcatenatedString):
+        parts = (classify(node.left, lookup), classify(node.right, lookup))
+        return Kind.DYNAMIC if Kind.DYNAMIC in parts else Kind.LITERAL
+    if isinstance(node, cst.BinaryOperation):
+        left = classify(node.left, lookup)
+        if isinstance(node.operator, cst.Add):
+            return _add(left, classify(node.right, lookup))
+        if isinstance(node.operator, cst.Modulo) and left is not Kind.OTHER:
+            right = classify(node.right, lookup)
+            return Kind.LITERAL if left is right is Kind.LITERAL else Kind.DYNAMIC
+        return Kind.OTHER
+    if m.matches(node, FORMAT_METHOD_CALL):
+        args = [classify(a.value, lookup) for a in node.args]  # type: ignore[attr-defined]
+        if any(k is not Kind.LITERAL for k in args):
+            return Kind.DYNAMIC
+        receiver = classify(node.func.value, lookup)  # type: ignore[attr-defined]
+        return Kind.LITERAL if receiver is Kind.LITERAL else receiver
+    if isinstance(node, cst.Tuple | cst.List):
+        kinds = [classify(el.value, lookup) for el in node.elements]
+        return Kind.LITERAL if all(k is Kind.LITERAL for k in kinds) else Kind.OTHER
+    if isinstance(node, cst.UnaryOperation):
+        inner = classify(node.expression, lookup)
+        return Kind.LITERAL if inner is Kind.LITERAL else Kind.OTHER
+    return Kind.OTHER
+
+
+def _statement_arg(call: cst.Call) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is None:
+            return None if arg.star else arg.value
+        if arg.keyword.value in STATEMENT_KEYWORDS:
+            return arg.value
+    return None
+
+
+def _suites(node: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
+    """The blocks of a compound statement, in source order (`elif` chains flattened)."""
+    body = getattr(node, "body", None)  # `match` has only cases
+    if isinstance(body, cst.BaseSuite):
+        yield body
+    for handler in getattr(node, "handlers", ()):
+        yield handler.body
+    for case in getattr(node, "cases", ()):
+        yield case.body
+    orelse = getattr(node, "orelse", None)
+    if isinstance(orelse, cst.If):
+        yield from _suites(orelse)
+    elif isinstance(orelse, cst.Else):
+        yield orelse.body
+    final = getattr(node, "finalbody", None)
+    if isinstance(final, cst.Finally):
+        yield final.body
+
+
+def _param_names(params: cst.Parameters) -> Iterator[str]:
+    for p in (*params.posonly_params, *params.params, *params.kwonly_params):
+        yield p.name.value
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            yield star.name.value
+
+
+class _ScopeScan:
+    """What each local name holds just before the statement being visited.
+
+    Walks the enclosing function (or module) body in source order and stops at the
+    statement on the path to the visited node. Assignments inside branches, loops and
+    handlers are merged with the earlier value (any formatted value taints the name).
+    """
+
+    def __init__(self, on_path: set[int], constants: Lookup) -> None:
+        self.on_path = on_path
+        self.constants = constants
+        self.names: dict[str, Kind] = {}
+
+    def lookup(self, name: str) -> Kind:
+        kind = self.names.get(name)
+        return self.constants(name) if kind is None else kind
+
+    def bind(self, name: str, kind: Kind, conditional: bool) -> None:
+        old = self.names.get(name)
+        self.names[name] = _merge(old, kind) if conditional and old is not None else kind
+
+    def scan(self, suite: cst.BaseSuite | cst.Module, conditional: bool) -> bool:
+        """Record bindings in `suite`; True once the visited node's statement is reached."""
+        for stmt in suite.body:
+            here = id(stmt) in self.on_path
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if id(small) in self.on_path:
+                        return True
+                    self.small(small, conditional)
+            elif isinstance(stmt, cst.BaseSmallStatement):  # SimpleStatementSuite items
+                if here:
+                    return True
+                self.small(stmt, conditional)
+            elif isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+                if here:
+                    return True
+            elif isinstance(stmt, cst.BaseCompoundStatement):
+                self.compound_targets(stmt)
+                inner = conditional or not isinstance(stmt, cst.With)
+                for sub in _suites(stmt):
+                    if id(sub) in self.on_path:
+                        return self.scan(sub, conditional)
+                    self.scan(sub, inner)
+                if here:  # the node is in the statement's header
+                    return True
+        return False
+
+    def compound_targets(self, stmt: cst.BaseCompoundStatement) -> None:
+        if isinstance(stmt, cst.For) and isinstance(stmt.target, cst.Name):
+            self.names[stmt.target.value] = Kind.OTHER
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                    self.names[item.asname.name.value] = Kind.OTHER
+
+    def small(self, node: cst.BaseSmallStatement, conditional: bool) -> None:
+        if isinstance(node, cst.Assign):
+            kind = classify(node.value, self.lookup)
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self.bind(target.target.value, kind, conditional)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            if isinstance(node.target, cst.Name):
+                self.bind(node.target.value, classify(node.value, self.lookup), conditional)
+        elif isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name):
+            name = node.target.value
+            if isinstance(node.operator, cst.AddAssign):
+                kind = _add(self.lookup(name), classify(node.value, self.lookup))
+            else:
+                kind = Kind.OTHER
+            self.bind(name, kind, conditional)
+
+
+class SqlBuiltFromStringFormatting(CodeRule):
+    """
+    ## What it does
+    Flags SQL text built by string formatting and passed to a database: an f-string with at
+    least one interpolation, `%` formatting, `.format(...)`, or `+` concatenation with a
+    non-literal operand, given to `execute` / `executemany` / `executescript` /
+    `exec_driver_sql` (on any receiver: session, connection, cursor, db) or to SQLAlchemy's
+    `text(...)` (resolved through the imports, e.g. `sa.text`).
+
+    A plain local variable is followed: `q = f"... {x}"` earlier in the same function, then
+    `cursor.execute(q)` or `text(q)`, including `q += f" AND {col} = 1"`. An assignment in a
+    branch or loop taints the name even if another branch assigns a literal.
+
+    Not flagged, because no input reaches the text: literals concatenated with literals
+    (`"SELECT " + "1"`, implicit concatenation), f-strings that interpolate only literal
+    constants (a module-level `TABLE = "users"` or a local name bound only to literals), and
+    parametrized queries (`text("... WHERE id = :id"), {"id": x}`,
+    `cur.execute("... = %s", (x,))`). Strings that merely contain SQL are not flagged unless
+    they reach one of the calls above. Interpolating an attribute (`{settings.schema}`) or a
+    call result counts as input. A function parameter passed straight to a sink
+    (`cur.execute(query)`) is not flagged: the text is built elsewhere.
+
+    ## Why is this bad?
+    Any value spliced into SQL text can change the statement: this is SQL injection. Even
+    trusted values break on quotes, defeat the database's statement cache and make queries
+    hard to audit.
+
+    ## Example
+    ```python
+    async def find(session: AsyncSession, email: str) -> Row | None:
+        result = await session.execute(text(f"SELECT * FROM users WHERE email = '{email}'"))
+        return result.first()
+    ```
+
+    ## Use instead
+    ```python
+    async def find(session: AsyncSession, email: str) -> Row | None:
+        result = await session.execute(
+            text("SELECT * FROM users WHERE email = :email"), {"email": email}
+        )
+        return result.first()
+    ```
+    """
+
+    code = "SQL001"
+    name = "sql-built-from-string-formatting"
+    message = "SQL text is built by string formatting; pass values as bound parameters"
+    valid = (
+        # Parametrized queries.
+        "from sqlalchemy import text\n"
+        "def f(s, x):\n    return s.execute(text('SELECT * FROM t WHERE id = :id'), {'id': x})\n",
+        "def f(cur, x):\n    cur.execute('SELECT * FROM t WHERE id = %s', (x,))\n",
+        # Literal-only building, module constants and local literal names.
+        "TABLE = 'users'\nCOLS = 'id, ' + 'name'\n"
+        "def f(cur):\n    cur.execute(f'SELECT {COLS} FROM {TABLE}')\n",
+        "def f(conn):\n    q = 'SELECT * FROM t'\n    q += ' WHERE id = :id'\n"
+        "    conn.exec_driver_sql(q)\n",
+        "def f(cur):\n    cur.execute('SELECT * ' 'FROM t ' + 'LIMIT 10')\n",
+        # Formatted strings that never reach a sink.
+        "def f(x):\n    msg = f'SELECT * FROM t WHERE id = {x}'\n    logger.info(msg)\n",
+        '"""Never do cur.execute(f"SELECT {x}")."""\n',
+        # `text` that is not SQLAlchemy's.
+        "from app.ui import text\ndef f(x):\n    return text(f'Hello {x}')\n",
+        # A later assignment does not reach an earlier execute.
+        "def f(cur, x):\n    q = 'SELECT 1'\n    cur.execute(q)\n    q = f'SELECT {x}'\n",
+        # Another function's variable is not this one's.
+        "def a(x):\n    q = f'SELECT {x}'\n    return q\ndef b(cur):\n    q = 'SELECT 1'\n"
+        "    cur.execute(q)\n",
+    )
+    invalid = (
+        Example(
+            "import sqlalchemy as sa\n\nasync def f(session, email):\n"
+            "    await session.execute(\n"
+            "        sa.text(f\"SELECT * FROM users WHERE email = '{email}'\")\n    )\n",
+            line=5,
+            count=1,
+        ),
+        Example(
+            "def f(cur, uid):\n    cur.execute('SELECT * FROM t WHERE id = %s' % uid)\n", line=2
+        ),
+        Example(
+            "def f(conn, name):\n    conn.exec_driver_sql(\n"
+            "        'SELECT * FROM t WHERE name = {}'.format(name)\n    )\n",
+            line=3,
+        ),
+        Example(
+            'def f(db, name):\n    db.execute("SELECT * FROM t WHERE name = \'" + name + "\'")\n',
+            line=2,
+        ),
+        # Variable tracked within the function, through a branch and `+=`.
+        Example(
+            "from sqlalchemy import text as sql_text\n\nclass Repo:\n"
+            "    async def search(self, term, order):\n"
+            "        q = 'SELECT * FROM items WHERE 1 = 1'\n"
+            "        if term:\n            q += f\" AND name LIKE '%{term}%'\"\n"
+            "        async with self.engine.connect() as conn:\n"
+            "            return await conn.execute(sql_text(q))\n",
+            line=9,
+            count=1,
+        ),
+        Example(
+            "def f(cur, ids):\n    query = f'DELETE FROM t WHERE id IN ({ids})'\n"
+            "    cur.executemany(query, [])\n",
+            line=3,
+        ),
+        # Module-level script, keyword argument.
+        Example(
+            "import sys\nsql = 'SELECT * FROM t WHERE id = ' + sys.argv[1]\n"
+            "cursor.execute(sql=sql)\n",
+            line=3,
+        ),
+        # Nested function.
+        Example(
+            "def outer(cur):\n    def inner(x):\n        cur.execute(f'SELECT {x}')\n"
+            "    return inner\n",
+            line=3,
+        ),
+    )
+
+    _constants: dict[str, Kind] | None = None  # module-level literal constants, computed once
+    _text_names: frozenset[str] | None = None
+
+    def _module_constant(self, name: str) -> Kind:
+        if self._constants is None:
+            constants: dict[str, Kind] = {}
+            module = self.ancestors[0]
+            assert isinstance(module, cst.Module)
+            for stmt in module.body:
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        if isinstance(small, cst.Assign):
+                            kind = classify(small.value, lambda n: constants.get(n, Kind.OTHER))
+                            for target in small.targets:
+                                if isinstance(target.target, cst.Name):
+                                    constants[target.target.value] = kind
+            self._constants = constants
+        return self._constants.get(name, Kind.OTHER)
+
+    def _lookup_for_visit(self) -> Lookup:
+        """A name lookup for the node being visited; scans its scope on first use."""
+        stack = list(self.ancestors)
+        scan: list[_ScopeScan] = []
+
+        def lookup(name: str) -> Kind:
+            if not scan:
+                scan.append(self._scan_scope(stack))
+            return scan[0].lookup(name)
+
+        return lookup
+
+    def _scan_scope(self, stack: list[cst.CSTNode]) -> _ScopeScan:
+        scope: cst.Module | cst.FunctionDef = stack[0]  # type: ignore[assignment]
+        for node in reversed(stack):
+            if isinstance(node, cst.FunctionDef):
+                scope = node
+                break
+        scan = _ScopeScan({id(n) for n in stack}, self._module_constant)
+        if isinstance(scope, cst.FunctionDef):
+            for name in _param_names(scope.params):
+                scan.names[name] = Kind.OTHER
+            scan.scan(scope.body, conditional=False)
+        else:
+            # At module level only earlier statements count, not every constant.
+            scan.constants = lambda _name: Kind.OTHER
+            scan.scan(scope, conditional=False)
+        return scan
+
+    def _is_text_call(self, node: cst.Call) -> bool:
+        func = node.func
+        if isinstance(func, cst.Name):
+            if self._text_names is None:
+                self._text_names = frozenset(
+                    local for local, full in self.facts.imports.items() if full in TEXT_FUNCTIONS
+                )
+            return func.value in self._text_names
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "text"
+            and self.facts.resolve(func) in TEXT_FUNCTIONS
+        )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        # Plain attribute checks: this runs for every call in the unit.
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in EXECUTE_METHODS:
+            sql = _statement_arg(node)
+        elif self._is_text_call(node):
+            sql = node.args[0].value if node.args else None
+        else:
+            return
+        if sql is None or isinstance(sql, cst.SimpleString):
+            return
+        if classify(sql, self._lookup_for_visit()) is Kind.DYNAMIC:
+            self.report(sql)

@@ -1,0 +1,298 @@
+"""`harness check-code PATH...`: check Python files with the code rules and ruff."""
+
+from __future__ import annotations
+
+import json
+import os
+import tokenize
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from io import BytesIO
+from pathlib import Path
+
+import click
+
+from harness.code.unit import CodeUnit, Role
+from harness.config import RulesConfig
+from harness.findings import Finding
+
+# Directories never searched: caches, virtualenvs, vendored packages.
+SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "env"})
+SOURCE_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """A file that could not be checked: it does not decode or does not parse."""
+
+    kind: str  # "parse-error" | "decode-error"
+    message: str
+    line: int = 1
+    col: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    path: str
+    findings: tuple[Finding, ...] = ()
+    problem: FileProblem | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """`--select` / `--ignore` split into our rule selectors and ruff's."""
+
+    rules_select: list[str] | None
+    rules_ignore: list[str]
+    ruff_select: list[str]
+    ruff_ignore: list[str]
+
+
+def find_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """Python files under `paths`, sorted; hidden dirs, caches and virtualenvs are skipped."""
+    seen: set[Path] = set()
+    for root in paths:
+        if root.is_file():
+            candidates: Iterator[Path] = iter([root])
+        else:
+            candidates = iter(sorted(_walk(root)))
+        for path in candidates:
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield path
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".")
+            and d not in SKIP_DIRS
+            and not (Path(dirpath, d, "pyvenv.cfg")).exists()
+        )
+        for name in sorted(filenames):
+            if name.endswith(SOURCE_SUFFIXES) and not name.startswith("."):
+                yield Path(dirpath, name)
+
+
+def read_source(path: Path) -> str | FileProblem:
+    """Decode a file as Python does (BOM, coding cookie, else UTF-8)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileProblem("decode-error", f"cannot read file: {exc.strerror or exc}")
+    try:
+        encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        return FileProblem("decode-error", f"cannot decode file: {exc}")
+
+
+def split_selection(
+    select: Sequence[str], ignore: Sequence[str], ruff_default: Sequence[str], use_ruff: bool
+) -> Selection:
+    """Our selectors go to the rule set, `ruff:XXX` ones to ruff (`ruff` alone: its defaults).
+
+    With no `--select`, every rule runs and ruff runs with the configured selection. With a
+    `--select`, only what it names runs: `--select EXC` runs no ruff, `--select ruff:F` no rule.
+    """
+    ours = [s for s in select if not _is_ruff(s)]
+    ruff_sel = [s for s in select if _is_ruff(s)]
+    if not select:
+        ruff_list = list(ruff_default)
+    else:
+        ruff_list = [x for s in ruff_sel for x in (ruff_default if s == "ruff" else [s[5:]])]
+    return Selection(
+        rules_select=ours if select else None,
+        rules_ignore=[s for s in ignore if not _is_ruff(s)],
+        ruff_select=ruff_list if use_ruff else [],
+        ruff_ignore=[s[5:] for s in ignore if s.startswith("ruff:")],
+    )
+
+
+def _is_ruff(selector: str) -> bool:
+    return selector == "ruff" or selector.startswith("ruff:")
+
+
+def _split_csv(values: Sequence[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def check_files(
+    files: Sequence[Path],
+    selection: Selection,
+    *,
+    role: Role | None = None,
+    settings: RulesConfig | None = None,
+) -> list[FileResult]:
+    """Check every file: one rule set for all, one ruff batch for every file that parses."""
+    from harness.code.engine import RuleSet, check_unit
+    from harness.code.ruff import run_ruff
+
+    if selection.rules_select == []:  # only ruff codes were selected
+        ruleset = RuleSet((), settings or RulesConfig())
+    else:
+        ruleset = RuleSet.build(selection.rules_select, selection.rules_ignore, settings)
+    out: list[FileResult] = []
+    parsed: list[tuple[int, CodeUnit]] = []
+    for path in files:
+        display = path.as_posix()
+        source = read_source(path)
+        if isinstance(source, FileProblem):
+            out.append(FileResult(display, problem=source))
+            continue
+        unit = CodeUnit.from_path(display, source, role)
+        result = check_unit(unit, ruleset)
+        if result.parse_error is not None:
+            err = result.parse_error
+            problem = FileProblem("parse-error", err.message, err.line, err.col)
+            out.append(FileResult(display, problem=problem))
+            continue
+        parsed.append((len(out), unit))
+        out.append(FileResult(display, result.findings))
+    if selection.ruff_select and parsed:
+        ruff_results = run_ruff(
+            [u for _, u in parsed], selection.ruff_select, ignore=selection.ruff_ignore
+        )
+        for (i, _), extra in zip(parsed, ruff_results, strict=True):
+            res = out[i]
+            merged = sorted((*res.findings, *extra), key=lambda f: (f.line, f.col, f.code))
+            out[i] = FileResult(res.path, tuple(merged))
+    return out
+
+
+def format_text(results: Sequence[FileResult]) -> str:
+    lines: list[str] = []
+    for res in results:
+        if res.problem is not None:
+            p = res.problem
+            lines.append(f"{res.path}:{p.line}:{p.col}: {p.kind}: {p.message}")
+        for f in res.findings:
+            lines.append(f"{res.path}:{f.line}:{f.col}: {f.code} [{f.name}] {f.message}")
+    lines.append(summary_line(results))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(results: Sequence[FileResult]) -> str:
+    n_findings = sum(len(r.findings) for r in results)
+    n_problems = sum(r.problem is not None for r in results)
+    n_files = len(results)
+    files = f"{n_files} file{'s' if n_files != 1 else ''}"
+    if not n_findings and not n_problems:
+        return f"All checks passed ({files} checked)."
+    parts = [f"{n_findings} finding{'s' if n_findings != 1 else ''}"]
+    if n_problems:
+        parts.append(f"{n_problems} file{'s' if n_problems != 1 else ''} not checked")
+    return f"Found {', '.join(parts)} in {files}."
+
+
+def format_json(results: Sequence[FileResult]) -> str:
+    files = []
+    for res in results:
+        findings = [{k: v for k, v in asdict(f).items() if k != "path"} for f in res.findings]
+        files.append(
+            {
+                "path": res.path,
+                "status": res.problem.kind if res.problem else "ok",
+                "problem": asdict(res.problem) if res.problem else None,
+                "findings": findings,
+            }
+        )
+    summary = {
+        "files": len(results),
+        "findings": sum(len(r.findings) for r in results),
+        "not_checked": sum(r.problem is not None for r in results),
+    }
+    return json.dumps({"files": files, "summary": summary}, indent=2) + "\n"
+
+
+def format_sarif(results: Sequence[FileResult]) -> str:
+    from harness.report.sarif import PARSE_ERROR, sarif_for_files
+
+    pairs: list[tuple[str, Sequence[Finding]]] = []
+    for res in results:
+        findings = list(res.findings)
+        if res.problem is not None:
+            p = res.problem
+            findings.append(
+                Finding(PARSE_ERROR, PARSE_ERROR, p.message, p.line, p.col, p.line, p.col)
+            )
+        pairs.append((res.path, findings))
+    return json.dumps(sarif_for_files(pairs), indent=2) + "\n"
+
+
+def _validate_selectors(raw: Sequence[str]) -> None:
+    """A selector that matches no rule is a typo: say so instead of silently running less."""
+    from harness.code.rule import CodeRule
+    from harness.registry import all_rules
+    from harness.registry import select as select_rules
+
+    code_rules = {c: r for c, r in all_rules().items() if issubclass(r, CodeRule)}
+    for key in raw:
+        if _is_ruff(key):
+            continue
+        if not select_rules(code_rules, [key], None):  # type: ignore[arg-type]
+            raise click.BadParameter(
+                f"{key!r} matches no code rule", param_hint="--select/--ignore"
+            )
+
+
+@click.command("check-code")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@click.option("--select", multiple=True, help="Codes or prefixes to run (EXC, PYD001, ruff:F).")
+@click.option("--ignore", multiple=True, help="Codes or prefixes to skip (SQA004, ruff:B).")
+@click.option("--no-ruff", is_flag=True, help="Do not run ruff.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    help="Treat every file as this role instead of inferring it from its path.",
+)
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="harness.yaml")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    no_ruff: bool,
+    role: str | None,
+    config_path: Path | None,
+) -> None:
+    """Check Python files or directories with the code rules and ruff.
+
+    Exit status: 0 clean, 1 findings or files that do not parse, 2 usage error.
+    """
+    from harness.config import load_config
+
+    config = load_config(config_path)
+    sel_raw, ign_raw = _split_csv(select), _split_csv(ignore)
+    selection = split_selection(
+        sel_raw, ign_raw, config.rules.ruff_select, config.rules.ruff and not no_ruff
+    )
+    _validate_selectors([*sel_raw, *ign_raw])
+    files = list(find_files(paths))
+    results = check_files(
+        files, selection, role=Role(role) if role else None, settings=config.rules
+    )
+    text = {"text": format_text, "json": format_json, "sarif": format_sarif}[fmt](results)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        if fmt != "text":
+            click.echo(summary_line(results), err=True)
+    else:
+        click.echo(text, nl=False)
+    failed = any(r.findings or r.problem for r in results)
+    ctx.exit(1 if failed else 0)

@@ -1,0 +1,28 @@
+"""Model calls through litellm, and the response store.
+
+litellm is imported lazily (`load_litellm`), only where models are called.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from types import ModuleType
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+_litellm: ModuleType | None = None
+
+
+def load_litellm() -> ModuleType:
+    """Import litellm once, quiet its logging and telemetry."""
+    global _litellm
+    if _litellm is None:
+        import litellm
+
+        litellm.suppress_debug_info = True
+        litellm.set_verbose = False
+        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "httpx"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        _litellm = litellm
+    return _litellm

@@ -1,0 +1,642 @@
+"""Model calls: requests in, responses out, through the store and litellm.
+
+`Runner.run` consumes requests lazily. Store hits are answered at once; misses go to one lane
+per model (a bounded queue and `max_concurrency` workers) behind a global semaphore. Each lane
+adapts its concurrency on 429 (halve, then +1 back), honours Retry-After, paces `rpm`, and
+retries transient faults with exponential backoff and full jitter. Auth / not-found failures
+stop that model only. Every result reaches `on_result` exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import hashlib
+import json
+import os
+import random
+import re
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+from harness.config import HarnessConfig, ModelConfig
+from harness.errors import ProviderError
+from harness.llm.limiter import AdaptiveLimiter, RatePacer
+
+if TYPE_CHECKING:
+    from harness.llm.progress import ProgressSink
+    from harness.llm.store import Store
+
+# error_kind values a Response can carry.
+RATE_LIMIT = "rate-limit"  # 429 after every attempt
+TRANSIENT = "transient"  # 5xx, connection error, malformed reply, after every attempt
+TIMEOUT = "timeout"  # no answer within limits.timeout, after every attempt
+AUTH = "auth"  # 401/403: the model is stopped for the rest of the run
+NOT_FOUND = "not-found"  # 404 / unknown model: the model is stopped for the rest of the run
+CONTEXT_LENGTH = "context-length"  # prompt too long for the model: this request only
+BAD_REQUEST = "bad-request"  # other 4xx: this request only
+EMPTY = "empty"  # the reply had no content (twice)
+BUDGET = "budget"  # not called: max_cost reached
+NOT_RECORDED = "not-recorded"  # offline and the store has no answer
+
+KEY_HEADER = "X-Harness-Key"
+INTERRUPT_GRACE = 5.0
+MAX_PAUSE = 300.0
+
+
+def request_key(
+    model: str, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any], sample: int
+) -> str:
+    """sha256 hex of the canonical JSON of (model string, messages, params, sample index)."""
+    doc = {
+        "model": model,
+        "messages": [dict(m) for m in messages],
+        "params": dict(params),
+        "sample": sample,
+    }
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _message_dict(m: Any) -> dict[str, str]:
+    if hasattr(m, "as_dict"):
+        return dict(m.as_dict())
+    return {"role": str(m["role"]), "content": str(m["content"])}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One call to make. `params` are the effective call params (template's, then the
+    model config's on top); `tag` is opaque, for the caller."""
+
+    model: ModelConfig
+    messages: tuple[dict[str, str], ...]
+    params: Mapping[str, Any]
+    sample: int
+    key: str
+    tag: object = field(default=None, compare=False)
+
+    @classmethod
+    def make(
+        cls,
+        model: ModelConfig,
+        messages: Iterable[Any],
+        params: Mapping[str, Any] | None = None,
+        sample: int = 0,
+        tag: object = None,
+    ) -> Request:
+        msgs = tuple(_message_dict(m) for m in messages)
+        effective = {**(params or {}), **model.params}
+        return cls(
+            model, msgs, effective, sample, request_key(model.model, msgs, effective, sample), tag
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    key: str
+    text: str | None
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float | None
+    latency_ms: float
+    provider_model: str | None
+    cached: bool
+    error: str | None
+    error_kind: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @classmethod
+    def failed(cls, key: str, kind: str, error: str, latency_ms: float = 0.0) -> Response:
+        return cls(key, None, None, 0, 0, None, latency_ms, None, False, error, kind)
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """`total` requests reported; `errors` counts every non-ok one, `not_recorded` and
+    `skipped_budget` included. `not_recorded_keys` are (model alias, key) pairs."""
+
+    total: int
+    done: int
+    cached: int
+    errors: int
+    not_recorded: int
+    cost: float
+    interrupted: bool
+    skipped_budget: int
+    not_recorded_keys: tuple[tuple[str, str], ...] = ()
+    stopped_models: tuple[tuple[str, str], ...] = ()  # (alias, reason)
+    budget_exhausted: bool = False
+
+
+# -- secrets -------------------------------------------------------------------------------
+
+_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)", re.IGNORECASE)
+_SECRET_SHAPES = re.compile(
+    r"(sk-[A-Za-z0-9_\-*]{6,}|(?i:bearer)\s+[^\s'\"]+|(?i:api[_-]?key)[=:]\s*[^\s'\",]+)"
+)
+
+
+class Redactor:
+    """Removes API keys (values of secret-looking env vars, and key shapes) from text."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        values = {v for k, v in env.items() if _SECRET_ENV.search(k) and len(v) >= 8}
+        self._values = sorted(values, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, "[redacted]")
+        return _SECRET_SHAPES.sub("[redacted]", text)
+
+
+# -- faults --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Fault:
+    kind: str
+    message: str
+    retry: bool
+    retry_after: float | None = None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """Seconds from a Retry-After header (seconds or HTTP date) on the exception, if any."""
+    for source in (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+        getattr(exc, "headers", None),
+    ):
+        if not source:
+            continue
+        try:
+            value = source.get("retry-after") or source.get("Retry-After")
+        except AttributeError:
+            continue
+        if value is None:
+            continue
+        value = str(value).strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            continue
+        return max(0.0, when.timestamp() - time.time())
+    return None
+
+
+def _classify(exc: BaseException, litellm: Any, redact: Redactor) -> _Fault:
+    exceptions = litellm.exceptions
+    message = redact(f"{type(exc).__name__}: {exc}".strip())
+    if len(message) > 500:
+        message = message[:500] + "..."
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, exceptions.ContextWindowExceededError):
+        return _Fault(CONTEXT_LENGTH, message, retry=False)
+    if isinstance(exc, exceptions.RateLimitError) or status == 429:
+        return _Fault(RATE_LIMIT, message, retry=True, retry_after=_retry_after(exc))
+    if isinstance(exc, exceptions.AuthenticationError | exceptions.PermissionDeniedError) or (
+        status in (401, 403)
+    ):
+        return _Fault(AUTH, message, retry=False)
+    if isinstance(exc, exceptions.NotFoundError) or status == 404:
+        return _Fault(NOT_FOUND, message, retry=False)
+    if isinstance(exc, exceptions.Timeout | asyncio.TimeoutError) or status == 408:
+        return _Fault(TIMEOUT, message, retry=True)
+    if isinstance(exc, exceptions.BadRequestError | exceptions.UnprocessableEntityError) or (
+        isinstance(status, int) and 400 <= status < 500
+    ):
+        return _Fault(BAD_REQUEST, message, retry=False)
+    # 5xx, connection errors, malformed replies, anything unexpected: transient.
+    return _Fault(TRANSIENT, message, retry=True)
+
+
+# -- the runner ----------------------------------------------------------------------------
+
+
+class _Lane:
+    """One model's queue, workers and throttles."""
+
+    def __init__(self, model: ModelConfig, limits_concurrency: int, timeout: float) -> None:
+        self.model = model
+        self.workers = min(model.max_concurrency, limits_concurrency)
+        self.limiter = AdaptiveLimiter(self.workers)
+        self.pacer = RatePacer(model.rpm) if model.rpm else None
+        self.queue: asyncio.Queue[Request | None] = asyncio.Queue(
+            maxsize=max(256, 4 * self.workers)
+        )
+        self.stopped: tuple[str, str] | None = None  # (error_kind, message)
+        self.priced: bool | None = None  # None: unknown yet; False: litellm has no price
+        self.base_kwargs: dict[str, Any] = {
+            "model": model.model,
+            "timeout": timeout,
+            "num_retries": 0,
+            "max_retries": 0,
+        }
+        if model.api_base:
+            self.base_kwargs["api_base"] = model.api_base
+
+
+class Runner:
+    def __init__(
+        self,
+        config: HarnessConfig,
+        store: Store,
+        *,
+        offline: bool = False,
+        no_cache: bool = False,
+        max_cost: float | None = None,
+        progress: bool | None = None,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        interrupt_grace: float = INTERRUPT_GRACE,
+        stream: TextIO | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.offline = offline
+        self.no_cache = no_cache
+        self.max_cost = max_cost if max_cost is not None else config.limits.max_cost
+        self.progress = progress
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.interrupt_grace = interrupt_grace
+        self.stream = stream or sys.stderr
+        self.redact = Redactor()
+        self._rng = random.Random()
+
+    # public -------------------------------------------------------------------------------
+
+    async def run(
+        self,
+        requests: Iterable[Request],
+        on_result: Callable[[Request, Response], None],
+        *,
+        total: int | None = None,
+    ) -> RunStats:
+        """Answer every request (store or provider) and call `on_result` once for each."""
+        from harness.llm.progress import make_progress
+
+        if total is None and hasattr(requests, "__len__"):
+            total = len(requests)
+        self._on_result = on_result
+        self._lanes: dict[str, _Lane] = {}
+        self._inflight: dict[str, list[Request]] = {}  # key -> duplicates waiting for it
+        self._stopping = False
+        self._stop = asyncio.Event()
+        self._callback_error: BaseException | None = None
+        self._global = asyncio.Semaphore(self.config.limits.max_concurrency)
+        self._litellm: Any = None
+        self._sim_ready = False
+        self._n = dict.fromkeys(("total", "done", "cached", "errors", "not_recorded", "budget"), 0)
+        self._cost = 0.0
+        self._budget_said = False
+        self._not_recorded: list[tuple[str, str]] = []
+        self._progress: ProgressSink = make_progress(self.progress, total, self.stream)
+
+        loop = asyncio.get_running_loop()
+        handled = False
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, self._interrupt)
+            handled = True
+        main = asyncio.ensure_future(self._main(requests))
+        stop_wait = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({main, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            if not main.done():
+                # Interrupted: let calls in flight finish for a moment, then drop them.
+                await asyncio.wait({main}, timeout=self.interrupt_grace)
+                main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await main
+        finally:
+            stop_wait.cancel()
+            if handled:
+                loop.remove_signal_handler(signal.SIGINT)
+            await asyncio.to_thread(self.store.flush)
+            self._progress.close()
+        if self._callback_error is not None:
+            raise self._callback_error
+        n = self._n
+        return RunStats(
+            total=n["total"],
+            done=n["done"],
+            cached=n["cached"],
+            errors=n["errors"],
+            not_recorded=n["not_recorded"],
+            cost=self._cost,
+            interrupted=self._stopping,
+            skipped_budget=n["budget"],
+            not_recorded_keys=tuple(self._not_recorded),
+            stopped_models=tuple(
+                (alias, lane.stopped[1]) for alias, lane in self._lanes.items() if lane.stopped
+            ),
+            budget_exhausted=self._over_budget(),
+        )
+
+    def interrupt(self) -> None:
+        """Stop starting new requests (what the first Ctrl-C does)."""
+        if not self._stopping:
+            self._stopping = True
+            self._stop.set()
+
+    # internals ----------------------------------------------------------------------------
+
+    def _interrupt(self) -> None:
+        if self._stopping:
+            self._say("interrupted again: exiting now (the store keeps every committed answer)")
+            with contextlib.suppress(Exception):
+                self.store.flush(timeout=1.0)
+            os._exit(130)
+        self._say(
+            f"interrupted: finishing calls in flight (up to {self.interrupt_grace:g} s); "
+            "press Ctrl-C again to quit at once"
+        )
+        self.interrupt()
+
+    def _say(self, text: str) -> None:
+        self._progress.message(text)
+
+    def _over_budget(self) -> bool:
+        return self.max_cost is not None and self._cost >= self.max_cost
+
+    async def _main(self, requests: Iterable[Request]) -> None:
+        workers: list[asyncio.Task[None]] = []
+        try:
+            await self._feed(requests, workers)
+            for lane in self._lanes.values():
+                for _ in range(lane.workers):
+                    await lane.queue.put(None)
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            if workers:
+                await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _feed(self, requests: Iterable[Request], workers: list[asyncio.Task[None]]) -> None:
+        store_get = None if self.no_cache else self.store.get
+        since_yield = 0
+        for req in requests:
+            if self._stopping:
+                return
+            if store_get is not None:
+                hit = store_get(req.key)
+                if hit is not None:
+                    self._deliver(req, hit)
+                    since_yield += 1
+                    if since_yield >= 64:  # let lanes and progress run during long hit streaks
+                        since_yield = 0
+                        await asyncio.sleep(0)
+                    continue
+            alias = req.model.alias
+            lane = self._lanes.get(alias)
+            if lane is None:
+                lane = self._open_lane(req.model, workers)
+            if self.offline and not req.model.simulated:
+                self._deliver(
+                    req,
+                    Response.failed(
+                        req.key, NOT_RECORDED, "offline: no recorded response in the store"
+                    ),
+                )
+                continue
+            skip = self._skip_reason(lane)
+            if skip is not None:
+                self._deliver(req, Response.failed(req.key, *skip))
+                continue
+            waiting = self._inflight.get(req.key)
+            if waiting is not None:  # same key already queued: answer both from one call
+                waiting.append(req)
+                continue
+            self._inflight[req.key] = []
+            await lane.queue.put(req)
+
+    def _open_lane(self, model: ModelConfig, workers: list[asyncio.Task[None]]) -> _Lane:
+        limits = self.config.limits
+        lane = _Lane(model, limits.max_concurrency, limits.timeout)
+        self._lanes[model.alias] = lane
+        if not (self.offline and not model.simulated):
+            workers.extend(asyncio.ensure_future(self._work(lane)) for _ in range(lane.workers))
+        return lane
+
+    def _skip_reason(self, lane: _Lane) -> tuple[str, str] | None:
+        if lane.stopped is not None:
+            kind, why = lane.stopped
+            return kind, f"not called: model {lane.model.alias!r} was stopped earlier ({why})"
+        if self._over_budget():
+            return BUDGET, f"not called: max_cost {self.max_cost:g} reached"
+        return None
+
+    async def _work(self, lane: _Lane) -> None:
+        queue = lane.queue
+        while True:
+            req = await queue.get()
+            if req is None:
+                return
+            if self._stopping:
+                continue  # never started: not reported, a resume will run it
+            resp = await self._call(lane, req)
+            if resp is None:
+                continue
+            if resp.ok and not resp.cached:
+                self.store.put(req.key, resp, req)
+            elif not resp.ok and resp.error_kind not in (BUDGET, NOT_RECORDED):
+                self.store.put_error(req.key, req.model.model, resp.error_kind, resp.error)
+            self._deliver(req, resp)
+            for dup in self._inflight.pop(req.key, ()):
+                self._deliver(dup, _as_cached(resp) if resp.ok else resp)
+
+    def _ensure_litellm(self, model: ModelConfig) -> Any:
+        if self._litellm is None:
+            from harness.llm import load_litellm
+
+            self._litellm = load_litellm()
+        if model.simulated and not self._sim_ready:
+            try:
+                from harness.llm import sim
+            except ImportError as exc:
+                raise ProviderError(
+                    f"simulated model {model.model!r} is not available: {exc}"
+                ) from None
+            sim.register()
+            self._sim_ready = True
+        return self._litellm
+
+    async def _call(self, lane: _Lane, req: Request) -> Response | None:
+        """Call with retries. None when interrupted before an answer."""
+        litellm = self._ensure_litellm(req.model)
+        limits = self.config.limits
+        kwargs = dict(lane.base_kwargs)
+        kwargs.update(req.params)
+        kwargs["extra_headers"] = {KEY_HEADER: req.key}
+        kwargs["messages"] = [dict(m) for m in req.messages]
+        acompletion = litellm.acompletion
+        fault: _Fault | None = None
+        empties = 0
+        for attempt in range(limits.max_attempts):
+            if self._stopping:
+                return None
+            skip = self._skip_reason(lane)
+            if skip is not None:
+                return Response.failed(req.key, *skip)
+            epoch = await lane.limiter.acquire()
+            try:
+                if lane.pacer is not None:
+                    await lane.pacer.wait()
+                async with self._global:
+                    if self._stopping:
+                        return None
+                    started = time.perf_counter()
+                    try:
+                        raw = await acompletion(**kwargs)
+                    except Exception as exc:
+                        fault = _classify(exc, litellm, self.redact)
+                        raw = None
+                    latency_ms = (time.perf_counter() - started) * 1000.0
+            finally:
+                lane.limiter.release()
+            if raw is not None:
+                resp = self._response(lane, req, raw, latency_ms)
+                if resp.ok:
+                    lane.limiter.succeeded()
+                    return resp
+                fault = _Fault(EMPTY, resp.error or "empty reply", retry=empties == 0)
+                empties += 1
+            assert fault is not None
+            if not fault.retry:
+                if fault.kind in (AUTH, NOT_FOUND) and lane.stopped is None:
+                    lane.stopped = (fault.kind, fault.message)
+                    self._say(
+                        f"model {req.model.alias!r} ({req.model.model}) stopped: {fault.message}."
+                        " Its remaining requests are reported as errors; other models go on"
+                    )
+                return Response.failed(req.key, fault.kind, fault.message, latency_ms)
+            if attempt + 1 >= limits.max_attempts:
+                break
+            delay = self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
+            if fault.kind == RATE_LIMIT:
+                pause = min(fault.retry_after, MAX_PAUSE) if fault.retry_after is not None else 0.0
+                lane.limiter.rate_limited(epoch, pause)
+                delay = max(delay, pause)
+            if await self._sleep(delay):
+                return None
+        assert fault is not None
+        tries = limits.max_attempts
+        return Response.failed(
+            req.key, fault.kind, f"{fault.message} (gave up after {tries} attempts)", latency_ms
+        )
+
+    async def _sleep(self, delay: float) -> bool:
+        """Sleep unless interrupted; True when interrupted."""
+        if delay <= 0:
+            return self._stopping
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), delay)
+        return self._stopping
+
+    def _response(self, lane: _Lane, req: Request, raw: Any, latency_ms: float) -> Response:
+        choice = raw.choices[0] if raw.choices else None
+        text = getattr(getattr(choice, "message", None), "content", None) if choice else None
+        finish = getattr(choice, "finish_reason", None) if choice else None
+        usage = getattr(raw, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        provider_model = getattr(raw, "model", None)
+        if not text or not text.strip():
+            return Response(
+                req.key,
+                None,
+                finish,
+                prompt_tokens,
+                completion_tokens,
+                None,
+                latency_ms,
+                provider_model,
+                False,
+                f"empty reply (finish_reason={finish})",
+                EMPTY,
+            )
+        return Response(
+            req.key,
+            text,
+            finish,
+            prompt_tokens,
+            completion_tokens,
+            self._cost_of(lane, raw),
+            latency_ms,
+            provider_model,
+            False,
+            None,
+            None,
+        )
+
+    def _cost_of(self, lane: _Lane, raw: Any) -> float | None:
+        """litellm's price for the call, or None when it has none. Never raises."""
+        hidden = getattr(raw, "_hidden_params", None) or {}
+        cost = hidden.get("response_cost") if isinstance(hidden, dict) else None
+        if cost is None and lane.priced is not False:
+            try:
+                cost = self._litellm.completion_cost(completion_response=raw)
+                lane.priced = True
+            except Exception:
+                lane.priced = False  # unknown model: don't pay for the lookup again
+                cost = None
+        if cost is None:
+            return None
+        try:
+            return float(cost)
+        except (TypeError, ValueError):
+            return None
+
+    def _deliver(self, req: Request, resp: Response) -> None:
+        n = self._n
+        n["total"] += 1
+        if resp.ok:
+            if resp.cached:
+                n["cached"] += 1
+            else:
+                n["done"] += 1
+                if resp.cost:
+                    self._cost += resp.cost
+                    if self._over_budget() and not self._budget_said:
+                        self._budget_said = True
+                        self._say(
+                            f"budget: spent {self._cost:.4f} of max_cost {self.max_cost:g}; "
+                            "no new calls will start (the rest are reported as skipped)"
+                        )
+        else:
+            n["errors"] += 1
+            if resp.error_kind == NOT_RECORDED:
+                n["not_recorded"] += 1
+                self._not_recorded.append((req.model.alias, req.key))
+            elif resp.error_kind == BUDGET:
+                n["budget"] += 1
+        self._progress.update(resp, self._cost)
+        try:
+            self._on_result(req, resp)
+        except BaseException as exc:
+            if self._callback_error is None:
+                self._callback_error = exc
+            self.interrupt()
+
+
+def _as_cached(resp: Response) -> Response:
+    from dataclasses import replace
+
+    return replace(resp, cached=True)

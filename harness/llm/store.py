@@ -1,0 +1,438 @@
+"""The response store: SQLite (WAL) keyed by request key.
+
+Only successful responses are kept as answers; the last error of a key is kept apart (so a
+re-run retries it). Writes go through one writer thread that commits what has arrived in small
+batches, so the event loop never waits on disk and a killed run loses only the last few
+milliseconds. Rows hold the model string, messages, params and response fields: never keys or
+headers.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import StoreError
+
+if TYPE_CHECKING:
+    from harness.llm.client import Request, Response
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    messages TEXT NOT NULL,
+    params TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    finish_reason TEXT,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    cost REAL,
+    latency_ms REAL NOT NULL DEFAULT 0,
+    provider_model TEXT,
+    created_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS responses_model ON responses(model);
+CREATE TABLE IF NOT EXISTS errors (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    error_kind TEXT,
+    error TEXT,
+    at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+_INSERT = (
+    "INSERT OR REPLACE INTO responses (key, model, messages, params, sample, text, finish_reason,"
+    " prompt_tokens, completion_tokens, cost, latency_ms, provider_model, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_IGNORE = _INSERT.replace("INSERT OR REPLACE", "INSERT OR IGNORE")
+_SELECT = (
+    "SELECT text, finish_reason, prompt_tokens, completion_tokens, cost, latency_ms,"
+    " provider_model FROM responses WHERE key = ?"
+)
+_EXPORT_FIELDS = (
+    "key, model, messages, params, sample, text, finish_reason, prompt_tokens,"
+    " completion_tokens, cost, latency_ms, provider_model"
+)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    model: str
+    rows: int
+    cost: float
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    path: str
+    rows: int
+    errors: int
+    size_bytes: int
+    cost: float
+    models: tuple[ModelStats, ...]
+
+
+_Row = tuple[Any, ...]
+_Op = tuple[str, _Row] | threading.Event | None
+
+
+class Store:
+    """SQLite response store. Thread-safe; `put` returns at once, `flush` waits for disk."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.commit()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StoreError(
+                f"cannot open the response store: {exc}",
+                path=str(self.path),
+                hint="pass another path with --store, or delete the file to start afresh",
+            ) from None
+        self._local = threading.local()
+        self._local.conn = conn
+        self._pending: dict[str, Response] = {}  # put but not yet committed
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[_Op] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._write_error: BaseException | None = None
+        self._closed = False
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, key: str) -> Response | None:
+        """The stored successful response for `key` (cached=True), or None."""
+        from harness.llm.client import Response
+
+        pending = self._pending.get(key)
+        if pending is not None:
+            return pending
+        row = self._conn().execute(_SELECT, (key,)).fetchone()
+        if row is None:
+            return None
+        return Response(
+            key=key,
+            text=row[0],
+            finish_reason=row[1],
+            prompt_tokens=row[2],
+            completion_tokens=row[3],
+            cost=row[4],
+            latency_ms=row[5],
+            provider_model=row[6],
+            cached=True,
+            error=None,
+            error_kind=None,
+        )
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def last_error(self, key: str) -> tuple[str | None, str | None] | None:
+        """(error_kind, error) of the last failed call for `key`, if any."""
+        self.flush()
+        row = (
+            self._conn()
+            .execute("SELECT error_kind, error FROM errors WHERE key = ?", (key,))
+            .fetchone()
+        )
+        return None if row is None else (row[0], row[1])
+
+    def keys(self) -> set[str]:
+        self.flush()
+        return {r[0] for r in self._conn().execute("SELECT key FROM responses")}
+
+    def stats(self) -> StoreStats:
+        self.flush()
+        conn = self._conn()
+        models = tuple(
+            ModelStats(
+                model=r[0],
+                rows=r[1],
+                cost=r[2] or 0.0,
+                prompt_tokens=r[3] or 0,
+                completion_tokens=r[4] or 0,
+            )
+            for r in conn.execute(
+                "SELECT model, COUNT(*), SUM(cost), SUM(prompt_tokens), SUM(completion_tokens)"
+                " FROM responses GROUP BY model ORDER BY model"
+            )
+        )
+        errors = conn.execute("SELECT COUNT(*) FROM errors").fetchone()[0]
+        size = sum(
+            p.stat().st_size
+            for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))
+            if p.exists()
+        )
+        return StoreStats(
+            path=str(self.path),
+            rows=sum(m.rows for m in models),
+            errors=errors,
+            size_bytes=size,
+            cost=sum(m.cost for m in models),
+            models=models,
+        )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def put(self, key: str, response: Response, request: Request) -> None:
+        """Keep a successful response. Returns at once; committed within milliseconds."""
+        if not response.ok or response.text is None:
+            raise ValueError("only successful responses are stored")
+        row = (
+            key,
+            request.model.model,
+            _dumps(list(request.messages)),
+            _dumps(dict(request.params)),
+            request.sample,
+            response.text,
+            response.finish_reason,
+            response.prompt_tokens,
+            response.completion_tokens,
+            response.cost,
+            response.latency_ms,
+            response.provider_model,
+            time.time(),
+        )
+        with self._lock:
+            self._pending[key] = _as_cached(response)
+        self._submit(("put", row))
+
+    def put_error(self, key: str, model: str, error_kind: str | None, error: str | None) -> None:
+        """Remember the last error of `key` (not an answer: a re-run calls again)."""
+        self._submit(("error", (key, model, error_kind, error, time.time())))
+
+    def _submit(self, op: _Op) -> None:
+        if self._closed:
+            raise StoreError("the response store is closed", path=str(self.path))
+        if self._write_error is not None:
+            raise StoreError(
+                f"cannot write the response store: {self._write_error}", path=str(self.path)
+            )
+        if self._writer is None:
+            with self._lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(
+                        target=self._write_loop, name="harness-store-writer", daemon=True
+                    )
+                    self._writer.start()
+        self._queue.put(op)
+
+    def _write_loop(self) -> None:
+        conn = self._connect()
+        stop = False
+        while not stop:
+            ops: list[_Op] = [self._queue.get()]
+            while len(ops) < 512:  # drain what has arrived: one transaction for all of it
+                try:
+                    ops.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            puts = [op[1] for op in ops if isinstance(op, tuple) and op[0] == "put"]
+            errors = [op[1] for op in ops if isinstance(op, tuple) and op[0] == "error"]
+            try:
+                if puts or errors:
+                    with conn:
+                        if puts:
+                            conn.executemany(_INSERT, puts)
+                            conn.executemany(
+                                "DELETE FROM errors WHERE key = ?", [(r[0],) for r in puts]
+                            )
+                        if errors:
+                            conn.executemany(
+                                "INSERT OR REPLACE INTO errors VALUES (?, ?, ?, ?, ?)", errors
+                            )
+            except sqlite3.Error as exc:
+                self._write_error = exc
+            with self._lock:
+                for row in puts:
+                    self._pending.pop(row[0], None)
+            for op in ops:
+                if isinstance(op, threading.Event):
+                    op.set()
+                elif op is None:
+                    stop = True
+        conn.close()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything put so far is committed. False on timeout."""
+        if self._writer is None or self._closed:
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+        self._closed = True
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+        if self._write_error is not None:
+            raise StoreError(
+                f"cannot write the response store: {self._write_error}", path=str(self.path)
+            )
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- export / import -------------------------------------------------------------------
+
+    def iter_records(
+        self, *, keys: Iterable[str] | None = None, models: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """Stored responses as plain records, ordered by key (the JSONL export shape)."""
+        self.flush()
+        conn = self._conn()
+        wanted = None if keys is None else set(keys)
+        sql = f"SELECT {_EXPORT_FIELDS} FROM responses"
+        args: tuple[str, ...] = ()
+        if models:
+            sql += f" WHERE model IN ({', '.join('?' * len(models))})"
+            args = tuple(models)
+        for r in conn.execute(sql + " ORDER BY key", args):
+            if wanted is not None and r[0] not in wanted:
+                continue
+            yield {
+                "key": r[0],
+                "model": r[1],
+                "messages": json.loads(r[2]),
+                "params": json.loads(r[3]),
+                "sample": r[4],
+                "response": {
+                    "text": r[5],
+                    "finish_reason": r[6],
+                    "prompt_tokens": r[7],
+                    "completion_tokens": r[8],
+                    "cost": r[9],
+                    "latency_ms": r[10],
+                    "provider_model": r[11],
+                },
+            }
+
+    def export(
+        self, path: str | Path, *, keys: Iterable[str] | None = None, models: Sequence[str] = ()
+    ) -> int:
+        """Write JSONL (one response per line, sorted keys and lines). Returns the count."""
+        n = 0
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for record in self.iter_records(keys=keys, models=models):
+                fh.write(_dumps(record) + "\n")
+                n += 1
+        tmp.replace(out)
+        return n
+
+    def import_(self, path: str | Path) -> tuple[int, int]:
+        """Load a JSONL export. Idempotent: rows already present are kept. (added, skipped)."""
+        from harness.llm.client import request_key
+
+        src = Path(path)
+        rows: list[_Row] = []
+        try:
+            lines = src.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise StoreError(f"cannot read {src}: {exc.strerror}", path=str(src)) from None
+        now = time.time()
+        for lineno, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                resp = rec["response"]
+                model, messages, params, sample = (
+                    rec["model"],
+                    rec["messages"],
+                    rec["params"],
+                    int(rec["sample"]),
+                )
+                text = resp["text"]
+                if not isinstance(text, str) or not isinstance(params, Mapping):
+                    raise TypeError("bad field type")
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StoreError(
+                    f"not a store record ({type(exc).__name__}: {exc})", path=str(src), line=lineno
+                ) from None
+            key = request_key(model, messages, params, sample)
+            if rec.get("key", key) != key:
+                raise StoreError(
+                    "record key does not match its model/messages/params/sample",
+                    path=str(src),
+                    line=lineno,
+                    hint="the record was edited by hand; re-export it from a store",
+                )
+            rows.append(
+                (
+                    key,
+                    model,
+                    _dumps(messages),
+                    _dumps(dict(params)),
+                    sample,
+                    text,
+                    resp.get("finish_reason"),
+                    int(resp.get("prompt_tokens") or 0),
+                    int(resp.get("completion_tokens") or 0),
+                    resp.get("cost"),
+                    float(resp.get("latency_ms") or 0.0),
+                    resp.get("provider_model"),
+                    now,
+                )
+            )
+        self.flush()
+        conn = self._conn()
+        with conn:
+            before = conn.total_changes
+            conn.executemany(_INSERT_IGNORE, rows)
+            added = conn.total_changes - before
+        return added, len(rows) - added
+
+
+def _as_cached(response: Response) -> Response:
+    from dataclasses import replace
+
+    return replace(response, cached=True)

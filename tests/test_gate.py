@@ -1,0 +1,185 @@
+"""The regression gate: golden update, harness check, statistics, sharding, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.config import GateConfig
+from harness.golden import CellBaseline, RuleBaseline, TemplateBaseline, read_baselines
+from harness.regress import Kind, compare, compare_cell
+
+ROOT = Path(__file__).resolve().parents[1]
+UUID_LINE = "Use UUID for all ids"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temp copy of the repo's templates and config, with its own store and golden/."""
+    shutil.copytree(ROOT / "prompt_templates", tmp_path / "prompt_templates")
+    shutil.copy(ROOT / "harness.yaml", tmp_path / "harness.yaml")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _bless(project: Path, *extra: str) -> None:
+    assert main(["golden", "update", "--offline", *extra]) == 0
+    assert (project / "golden" / "sqlalchemy_model.json").exists()
+
+
+def test_golden_files_are_stable_and_diff_friendly(project: Path) -> None:
+    _bless(project, "--templates", "sqlalchemy_model")
+    first = (project / "golden" / "sqlalchemy_model.json").read_text()
+    recordings = (project / "golden" / "recordings" / "sqlalchemy_model.jsonl").read_text()
+    _bless(project, "--templates", "sqlalchemy_model")
+    assert (project / "golden" / "sqlalchemy_model.json").read_text() == first
+    assert (project / "golden" / "recordings" / "sqlalchemy_model.jsonl").read_text() == recordings
+    data = json.loads(first)
+    assert list(data) == sorted(data)
+    assert set(data["models"]) == {"careful", "sloppy", "chatty"}
+    assert len(recordings.splitlines()) == 9  # 3 cases x 3 models
+
+
+def test_untouched_templates_pass_offline_with_zero_model_calls(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _bless(project)
+    capsys.readouterr()
+    code = main(["check", "--offline", "--comment-file", str(project / "comment.md")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "0 model call(s)" in out
+    assert "ran 0 template(s)" in out
+    assert "no regression" in (project / "comment.md").read_text()
+
+
+def test_removed_uuid_instruction_fails_the_gate(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _bless(project)
+    path = project / "prompt_templates" / "sqlalchemy_model.yaml"
+    text = path.read_text()
+    lines = [ln for ln in text.splitlines(keepends=True) if ln.strip() != f"- {UUID_LINE}"]
+    assert len(lines) == len(text.splitlines()) - 1, "the template lost its UUID instruction line"
+    path.write_text("".join(lines))
+    capsys.readouterr()
+    code = main(["check", "--offline", "--comment-file", str(project / "comment.md")])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    regressions = [ln for ln in out.splitlines() if ln.startswith("REGRESSION")]
+    assert any("sqlalchemy_model/careful" in ln and "IDS001" in ln for ln in regressions), out
+    # Templates that did not change were replayed, not re-run.
+    assert "ran 1 template(s)" in out
+    comment = (project / "comment.md").read_text()
+    assert "int-id-field" in comment and "sqlalchemy_model" in comment and "careful" in comment
+    assert "```python" in comment  # an example finding with its code excerpt
+
+
+def _cell(passes: int, n: int, rules: dict[str, tuple[int, int]]) -> CellBaseline:
+    return CellBaseline(
+        model="sim/x",
+        n=n,
+        n_scored=n,
+        passes=passes,
+        rules={c: RuleBaseline(violations=v, applicable=a) for c, (v, a) in rules.items()},
+    )
+
+
+GATE = GateConfig(margin=0.10, alpha=0.05)
+
+
+def test_same_rate_with_different_samples_is_noise() -> None:
+    base = _cell(40, 50, {"SQA006": (10, 50), "EXC001": (5, 50)})
+    cur = _cell(39, 50, {"SQA006": (11, 50), "EXC001": (4, 50)})
+    verdict = compare_cell("t", "m", base, cur, GATE)
+    assert verdict.regressions == ()
+    assert {c.metric for c in verdict.changes} == {"pass-rate", "SQA006", "EXC001"}
+    assert all(c.kind is Kind.NOISE for c in verdict.changes)
+
+
+def test_large_drop_is_a_regression_and_a_large_gain_an_improvement() -> None:
+    base = _cell(45, 50, {"SQA006": (5, 50), "EXC001": (30, 50)})
+    cur = _cell(20, 50, {"SQA006": (30, 50), "EXC001": (5, 50)})
+    verdict = compare_cell("t", "m", base, cur, GATE)
+    kinds = {c.metric: c.kind for c in verdict.changes}
+    assert kinds == {
+        "pass-rate": Kind.REGRESSION,
+        "SQA006": Kind.REGRESSION,
+        "EXC001": Kind.IMPROVEMENT,
+    }
+    assert all(c.p_value is not None and c.p_value < 0.01 for c in verdict.changes)
+
+
+def test_a_big_but_insignificant_move_on_few_samples_is_noise() -> None:
+    verdict = compare_cell("t", "m", _cell(2, 3, {"X": (1, 3)}), _cell(1, 3, {"X": (2, 3)}), GATE)
+    assert verdict.regressions == ()
+
+
+def test_a_rule_that_never_fired_now_fires() -> None:
+    base = _cell(3, 3, {"IDS001": (0, 3)})
+    verdict = compare_cell("t", "m", base, _cell(0, 3, {"IDS001": (3, 3)}), GATE)
+    assert [c.metric for c in verdict.regressions] == ["IDS001"]
+    # One stray hit in many samples stays under the margin: not a regression.
+    base = _cell(50, 50, {"IDS001": (0, 50)})
+    verdict = compare_cell("t", "m", base, _cell(49, 50, {"IDS001": (1, 50)}), GATE)
+    assert verdict.regressions == ()
+
+
+def test_new_template_and_model_are_reported_without_failing() -> None:
+    base = TemplateBaseline(
+        template="a",
+        template_hash="h",
+        min_score=80,
+        models={"m1": _cell(1, 1, {})},
+        recordings="recordings/a.jsonl",
+    )
+    verdicts = compare(
+        {"a": base},
+        {"a": {"m1": _cell(1, 1, {}), "m2": _cell(1, 1, {})}, "b": {"m1": _cell(1, 1, {})}},
+        GATE,
+    )
+    assert [(v.template, v.model, v.status) for v in verdicts] == [
+        ("a", "m1", "compared"),
+        ("a", "m2", "new-model"),
+        ("b", "m1", "new-template"),
+    ]
+
+
+def test_check_without_golden_is_a_usage_error(project: Path) -> None:
+    assert main(["check", "--offline"]) == 2
+
+
+def test_malformed_golden_file_names_the_file(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "golden").mkdir()
+    (project / "golden" / "x.json").write_text("{not json")
+    assert main(["check", "--offline"]) == 2
+    assert "x.json" in capsys.readouterr().err
+    with pytest.raises(Exception, match="invalid golden baseline"):
+        read_baselines(project / "golden")
+
+
+def _summary(run_dir: Path) -> dict:
+    data = json.loads((run_dir / "summary.json").read_text())
+    return {"cells": data["cells"], "ranking": data["ranking"]}
+
+
+def test_shards_merge_to_the_unsharded_aggregates(project: Path) -> None:
+    out = project / "reports"
+    args = ["evaluate", "--offline", "--samples", "2", "--out", str(out)]
+    assert main([*args, "--run-id", "full"]) == 0
+    assert main([*args, "--run-id", "s1", "--shard", "1/2"]) == 0
+    assert main([*args, "--run-id", "s2", "--shard", "2/2"]) == 0
+    n1 = len((out / "s1" / "results.jsonl").read_text().splitlines())
+    n2 = len((out / "s2" / "results.jsonl").read_text().splitlines())
+    full = len((out / "full" / "results.jsonl").read_text().splitlines())
+    assert n1 and n2 and n1 + n2 == full
+    assert (
+        main(["merge", str(out / "s1"), str(out / "s2"), "--out", str(out), "--run-id", "m"]) == 0
+    )
+    assert _summary(out / "m") == _summary(out / "full")
