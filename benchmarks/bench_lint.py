@@ -55,9 +55,7 @@ def main() -> None:
     print(f"ratio lint / bare        {lint / bare:7.1f}x")
     print(f"lint cost over bare      {(lint - bare) * 1000:7.1f} ms")
 
-    probe = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True
-    )
+    probe = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True)
     print(probe.stderr.strip().splitlines()[-1])
     timing = subprocess.run(
         [sys.executable, "-X", "importtime", *LINT[1:]], cwd=ROOT, capture_output=True, text=True
@@ -65,8 +63,7 @@ def main() -> None:
     hits = [
         line.rsplit("|", 1)[-1].strip()
         for line in timing.stderr.splitlines()
-        if line.startswith("import time:")
-        and line.rsplit("|", 1)[-1].strip().startswith(HEAVY)
+        if line.startswith("import time:") and line.rsplit("|", 1)[-1].strip().startswith(HEAVY)
     ]
     print(f"-X importtime heavy imports: {hits or 'none'}")
 

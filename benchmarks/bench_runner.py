@@ -44,8 +44,12 @@ async def bare(api_base: str, calls: int, concurrency: int) -> int:
         nonlocal ok
         async with sem:
             r = await litellm.acompletion(
-                model=MODEL, messages=messages(i), api_base=api_base, timeout=60,
-                num_retries=0, max_retries=0,
+                model=MODEL,
+                messages=messages(i),
+                api_base=api_base,
+                timeout=60,
+                num_retries=0,
+                max_retries=0,
             )
             ok += bool(r.choices[0].message.content)
 
@@ -59,9 +63,7 @@ async def runner(api_base: str, calls: int, concurrency: int, store_path: str) -
     from harness.llm.store import Store
 
     model = ModelConfig(alias="fake", model=MODEL, api_base=api_base, max_concurrency=concurrency)
-    config = HarnessConfig(
-        models=(model,), limits=Limits(max_concurrency=concurrency, timeout=60)
-    )
+    config = HarnessConfig(models=(model,), limits=Limits(max_concurrency=concurrency, timeout=60))
     ok = 0
 
     def on_result(req: Request, resp: Response) -> None:
@@ -93,10 +95,14 @@ def child(variant: str, api_base: str, calls: int, concurrency: int) -> None:
     else:
         import litellm  # noqa: F401
 
+    cpu_before = 0.0
     with tempfile.TemporaryDirectory() as tmp:
 
         async def main() -> tuple[float, int]:
+            nonlocal cpu_before
             await warm_up(api_base)
+            u = resource.getrusage(resource.RUSAGE_SELF)
+            cpu_before = u.ru_utime + u.ru_stime
             start = time.perf_counter()
             if variant == "bare":
                 ok = await bare(api_base, calls, concurrency)
@@ -105,13 +111,24 @@ def child(variant: str, api_base: str, calls: int, concurrency: int) -> None:
             return time.perf_counter() - start, ok
 
         wall, ok = asyncio.run(main())
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall": wall, "ok": ok, "rss_mb": rss_mb}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    print(json.dumps({"wall": wall, "ok": ok, "rss_mb": usage.ru_maxrss / 1024, "cpu": cpu}))
 
 
 def run_child(variant: str, api_base: str, calls: int, concurrency: int) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--child", variant, "--api-base", api_base,
-           "--calls", str(calls), "--concurrency", str(concurrency)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        variant,
+        "--api-base",
+        api_base,
+        "--calls",
+        str(calls),
+        "--concurrency",
+        str(concurrency),
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=True)
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -136,7 +153,9 @@ def main() -> None:
 
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.fake_openai", "--latency", str(args.latency)],
-        cwd=REPO, stdout=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     try:
@@ -148,22 +167,33 @@ def main() -> None:
             calls, conc = (int(x) for x in size.split("x"))
             walls: dict[str, list[float]] = {"bare": [], "runner": []}
             rss: dict[str, list[float]] = {"bare": [], "runner": []}
+            cpu: dict[str, list[float]] = {"bare": [], "runner": []}
             for rnd in range(args.rounds):
                 order = ("bare", "runner") if rnd % 2 == 0 else ("runner", "bare")
                 for variant in order:
                     r = run_child(variant, api_base, calls, conc)
                     walls[variant].append(r["wall"])
                     rss[variant].append(r["rss_mb"])
+                    cpu[variant].append(r["cpu"])
             floor = calls * args.latency / conc
             b, o = statistics.median(walls["bare"]), statistics.median(walls["runner"])
-            print(f"\n{calls} calls @ concurrency {conc}, {args.rounds} rounds "
-                  f"(floor {floor:.2f} s)")
-            print(f"  {'variant':<8} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MB':>12}")
+            print(
+                f"\n{calls} calls @ concurrency {conc}, {args.rounds} rounds (floor {floor:.2f} s)"
+            )
+            print(
+                f"  {'variant':<8} {'median s':>9} {'min s':>7} {'max s':>7}"
+                f" {'peak RSS MB':>12} {'CPU s':>6}"
+            )
             for name in ("bare", "runner"):
                 w = walls[name]
-                print(f"  {name:<8} {statistics.median(w):>9.2f} {min(w):>7.2f} {max(w):>7.2f}"
-                      f" {max(rss[name]):>12.0f}")
-            print(f"  ratio runner/bare: {o / b:.3f}   bare/floor: {b / floor:.2f}")
+                print(
+                    f"  {name:<8} {statistics.median(w):>9.2f} {min(w):>7.2f} {max(w):>7.2f}"
+                    f" {max(rss[name]):>12.0f} {statistics.median(cpu[name]):>6.2f}"
+                )
+            c = statistics.median(cpu["runner"]) / statistics.median(cpu["bare"])
+            print(
+                f"  ratio runner/bare: wall {o / b:.3f}, CPU {c:.3f}   bare/floor: {b / floor:.2f}"
+            )
     finally:
         server.terminate()
         server.wait()

@@ -16,6 +16,7 @@ import os
 import queue
 import secrets
 import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -58,6 +59,16 @@ MEMO_SIZE = 4096
 QUEUE_SIZE = 2048
 POOL_THRESHOLD = 256  # below this many requests, check in a thread (no process start-up)
 SIM_SAMPLE_PARAM = "sim_sample"
+SIM_VERSION_PARAM = "sim_version"
+_SIM_VERSION: list[str] = []
+
+
+def _sim_version() -> str:
+    if not _SIM_VERSION:
+        from harness.llm import sim
+
+        _SIM_VERSION.append(hashlib.sha256(Path(sim.__file__).read_bytes()).hexdigest()[:12])
+    return _SIM_VERSION[0]
 
 
 # --------------------------------------------------------------------------- selection
@@ -257,8 +268,9 @@ def make_request(cell: _Cell, sample: int) -> Request:
 
     params = cell.params
     if cell.model.simulated:
-        # The sample index reaches the simulated model so samples differ, as real ones do.
-        params = {**params, SIM_SAMPLE_PARAM: sample}
+        # The sample index reaches the simulated model so samples differ, as real ones do;
+        # the simulator's version keeps stored answers of an older simulator from replaying.
+        params = {**params, SIM_SAMPLE_PARAM: sample, SIM_VERSION_PARAM: _sim_version()}
     return Request.make(cell.model, cell.prompt, params, sample, tag=_Tag(cell, sample))
 
 
@@ -395,9 +407,13 @@ class Checker:
         self._pool: ProcessPoolExecutor | None = None
         self._ruleset: RuleSet | None = None
         if workers > 0:
+            # fork while this process has one thread (cheap, shares the imported rules);
+            # spawn otherwise.
+            single = threading.active_count() == 1
+            method = "fork" if single and sys.platform == "linux" else "spawn"
             self._pool = ProcessPoolExecutor(
                 max_workers=workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=multiprocessing.get_context(method),
                 initializer=_init_worker,
                 initargs=(settings, ruff_select),
             )
@@ -781,11 +797,6 @@ async def evaluate_async(
     if on_start is not None:
         on_start(meta, run_dir)
 
-    own_store = store is None
-    if store is None:
-        store_path = config.path(config.store)
-        store_path.parent.mkdir(parents=True, exist_ok=True)
-        store = Store(store_path)
     tally = _Tally()
     writer = ResultsWriter(results_path)
 
@@ -801,7 +812,12 @@ async def evaluate_async(
     workers = options.workers
     if workers is None:
         workers = 1 if (os.cpu_count() or 1) >= 2 and todo >= POOL_THRESHOLD else 0
-    checker = Checker(emit, config.rules, ruff_select, workers)
+    checker = Checker(emit, config.rules, ruff_select, workers)  # before any thread starts
+    own_store = store is None
+    if store is None:
+        store_path = config.path(config.store)
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        store = Store(store_path)
     from harness.llm.client import NOT_RECORDED, Response
 
     def requests() -> Iterator[Request]:

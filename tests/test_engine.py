@@ -100,7 +100,5 @@ def test_select_and_ignore_build_the_ruleset() -> None:
     assert {"EXC001", "EXC002"} <= codes
     assert all(not c.startswith("TPL") for c in codes)
     assert {r.code for r in RuleSet.build(select=["EXC"]).rules} == {"EXC001", "EXC002"}
-    assert {r.code for r in RuleSet.build(select=["EXC"], ignore=["EXC001"]).rules} == {
-        "EXC002"
-    }
+    assert {r.code for r in RuleSet.build(select=["EXC"], ignore=["EXC001"]).rules} == {"EXC002"}
     assert {r.code for r in RuleSet.build(select=["bare-except"]).rules} == {"EXC002"}

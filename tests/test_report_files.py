@@ -264,12 +264,13 @@ def test_terminal_table(run: tuple[Run, dict[str, Path]]) -> None:
     text = console.export_text()
     assert "SIMULATED" in text
     lines = text.splitlines()
-    ranked = [line for line in lines if re.match(r"^│ [123] ", line)]
-    assert [line.split("│")[2].strip() for line in ranked] == ["careful", "chatty", "sloppy"]
-    assert "✱" in ranked[0]
-    assert "[68\u2013100%]" in ranked[0]
+    ranked = [line.split() for line in lines if re.match(r"^\s*[123]\s", line)]
+    assert [row[1] for row in ranked] == ["careful", "chatty", "sloppy"]
+    assert ranked[0][2] == "\u2731"  # simulated mark
+    assert ranked[0][3:6] == ["100.0", "100%", "[68\u2013100%]"]
+    assert ranked[2][2:] == ["33.3", "33%", "[10\u201370%]", "0/0/0", "2", "$0.0120", "200/201"]
     matrix = next(line for line in lines if "service-layer" in line)
-    assert [c.strip() for c in matrix.split("│")[2:5]] == ["100.0", "66.7", "0.0"]
+    assert matrix.split()[1:] == ["100.0", "66.7", "0.0"]
 
 
 def test_html_marks_ruff_and_parse_errors(tmp_path: Path) -> None:

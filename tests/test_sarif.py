@@ -62,8 +62,9 @@ def test_files_log_is_valid_and_indexes_rules() -> None:
     for result in run["results"]:
         assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
         loc = result["locations"][0]["physicalLocation"]
-        assert run["artifacts"][loc["artifactLocation"]["index"]]["location"]["uri"] == (
-            loc["artifactLocation"]["uri"]
+        assert (
+            run["artifacts"][loc["artifactLocation"]["index"]]["location"]["uri"]
+            == (loc["artifactLocation"]["uri"])
         )
     first = run["results"][0]
     assert first["ruleId"] == "EXC002"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,8 +23,21 @@ VALUES = st.recursive(
     max_leaves=20,
 )
 KEYS = st.sampled_from(
-    ["id", "template", "system", "cases", "variables", "params", "expect", "min_score", "tags",
-     "samples", "version", "description", "other"]
+    [
+        "id",
+        "template",
+        "system",
+        "cases",
+        "variables",
+        "params",
+        "expect",
+        "min_score",
+        "tags",
+        "samples",
+        "version",
+        "description",
+        "other",
+    ]
 )
 TEMPLATE_LIKE = st.dictionaries(KEYS, VALUES, max_size=8)
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -63,10 +78,8 @@ def test_template_shaped_documents(data: dict) -> None:
 @SETTINGS
 @given(st.text(max_size=200), st.text(max_size=200))
 def test_prompty_front_matter_and_body(front: str, body: str) -> None:
-    try:
+    with contextlib.suppress(TemplateError):
         parse_prompty(f"---\n{front}\n---\n{body}", "fuzz.prompty")
-    except TemplateError:
-        pass
 
 
 def test_deep_nesting_and_aliases() -> None:

@@ -77,7 +77,9 @@ def test_missing_required_key_points_at_the_parent() -> None:
 
 
 def test_duplicate_key_is_an_error_at_its_second_line() -> None:
-    err = _error(GOOD.replace("    vars: {entity: User}\n", "    vars: {entity: User}\n    name: again\n"))
+    err = _error(
+        GOOD.replace("    vars: {entity: User}\n", "    vars: {entity: User}\n    name: again\n")
+    )
     assert (err.line, err.col) == (9, 5)
     assert "duplicate key 'name'" in err.message and "line 7" in err.message
 

@@ -46,7 +46,11 @@ def test_inputs_format_with_defaults_and_shorthand() -> None:
 
 
 def test_render_error_line_points_into_the_prompty_file(tmp_path: Path) -> None:
-    text = (FIXTURES / "legacy.prompty").read_text().replace("{{question}}", "{{question}}\n{{ nope }}")
+    text = (
+        (FIXTURES / "legacy.prompty")
+        .read_text()
+        .replace("{{question}}", "{{question}}\n{{ nope }}")
+    )
     spec = parse_prompty(text, "x.prompty")
     with pytest.raises(TemplateError) as info:
         render(spec, spec.cases[0])

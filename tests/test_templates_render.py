@@ -46,7 +46,10 @@ def test_messages_params_and_defaults() -> None:
     assert two.messages[0].content == "You are a verbose engineer."
     assert one.sha256 != two.sha256
     assert render(spec, spec.cases[0]).sha256 == one.sha256
-    assert [m.as_dict() for m in one.messages][0] == {"role": "system", "content": one.messages[0].content}
+    assert one.messages[0].as_dict() == {
+        "role": "system",
+        "content": one.messages[0].content,
+    }
 
 
 def test_no_html_escaping() -> None:
@@ -104,7 +107,9 @@ ESCAPES = [
 
 
 @pytest.mark.parametrize("body", ESCAPES)
-def test_sandbox_escapes_never_execute(body: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sandbox_escapes_never_execute(
+    body: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     spec = _spec(body.replace("MARKER", str(tmp_path / "pwned")))
     with pytest.raises(RenderError) as info:

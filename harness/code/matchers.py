@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -247,21 +248,11 @@ def foreign_key_of(call: cst.Call, facts: Facts) -> cst.Call | None:
     return None
 
 
-def _annotation_expr(node: cst.BaseExpression) -> cst.BaseExpression:
-    """A string annotation (`"Mapped[int]"`) parsed to the expression it names."""
-    if isinstance(node, cst.SimpleString):
-        try:
-            return cst.parse_expression(node.evaluated_value)  # type: ignore[arg-type]
-        except (cst.ParserSyntaxError, TypeError):
-            return node
-    return node
-
-
 def mapped_inner(annotation: cst.BaseExpression | None, facts: Facts) -> cst.BaseExpression | None:
     """`X` for an annotation `Mapped[X]`; None when the annotation is not `Mapped[...]`."""
     if annotation is None:
         return None
-    annotation = _annotation_expr(annotation)
+    annotation = annotation_expr(annotation)
     if (
         isinstance(annotation, cst.Subscript)
         and facts.resolve(annotation.value) in MAPPED_NAMES
@@ -305,13 +296,10 @@ def column_type_is_int(call: cst.Call, facts: Facts) -> bool | None:
 
 # --- Pydantic models (used by PYD rules) ----------------------------------------------------
 
-#: The literal `None`.
-NONE_LITERAL = m.Name("None")
-#: The literal `...` (a required field in `Field(...)` or `x: int = ...`).
-ELLIPSIS_LITERAL = m.Ellipsis()
 
 TYPING_OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional", "Optional"})
 TYPING_UNION = frozenset({"typing.Union", "typing_extensions.Union", "Union"})
+_UNION_ORIGINS = TYPING_OPTIONAL | TYPING_UNION
 TYPING_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated", "Annotated"})
 TYPING_CLASSVAR = frozenset({"typing.ClassVar", "typing_extensions.ClassVar", "ClassVar"})
 TYPING_ANY = frozenset({"typing.Any", "typing_extensions.Any", "Any"})
@@ -349,6 +337,34 @@ FIELD_VALIDATOR_DECORATORS = frozenset(
         "validator",
     }
 )
+
+
+@lru_cache(maxsize=1024)
+def _parse_string_annotation(text: str) -> cst.BaseExpression | None:
+    try:
+        return cst.parse_expression(text)
+    except cst.ParserSyntaxError:
+        return None
+
+
+def annotation_expr(node: cst.BaseExpression) -> cst.BaseExpression:
+    """A string annotation (`"User | None"`) parsed to the expression it names; parsed once
+    per distinct string, since several rules look at the same annotations."""
+    if isinstance(node, cst.SimpleString):
+        text = node.evaluated_value
+        parsed = _parse_string_annotation(text) if isinstance(text, str) else None
+        return node if parsed is None else parsed
+    return node
+
+
+def is_name(node: cst.CSTNode | None, value: str) -> bool:
+    """`node` is the bare name `value` (a fast check for hot paths: `None`, `model_config`)."""
+    return isinstance(node, cst.Name) and node.value == value
+
+
+def is_ellipsis(node: cst.CSTNode | None) -> bool:
+    """The literal `...` (a required field in `Field(...)` or `x: int = ...`)."""
+    return isinstance(node, cst.Ellipsis)
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,14 +415,14 @@ def unwrap_annotated(
 ) -> tuple[cst.BaseExpression, tuple[cst.BaseExpression, ...]]:
     """`(X, (meta, ...))` for `Annotated[X, meta, ...]`; `(annotation, ())` otherwise.
     A string annotation is parsed first."""
-    annotation = _annotation_expr(annotation)
+    annotation = annotation_expr(annotation)
     if (
         isinstance(annotation, cst.Subscript)
         and facts.resolve(annotation.value) in TYPING_ANNOTATED
     ):
         args = subscript_args(annotation)
         if args:
-            return _annotation_expr(args[0]), tuple(args[1:])
+            return annotation_expr(args[0]), tuple(args[1:])
     return annotation, ()
 
 
@@ -416,7 +432,7 @@ def split_optional(
     """The members of a union other than None, and whether None is one of them:
     `X | None`, `Optional[X]`, `Union[X, None]`, `Annotated[X | None, ...]`."""
     annotation, _ = unwrap_annotated(annotation, facts)
-    if m.matches(annotation, NONE_LITERAL):
+    if is_name(annotation, "None"):
         return [], True
     if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
         left, left_none = split_optional(annotation.left, facts)
@@ -455,7 +471,7 @@ def is_str_annotation(annotation: cst.BaseExpression, facts: Facts) -> bool:
 
 
 def is_classvar_annotation(annotation: cst.BaseExpression, facts: Facts) -> bool:
-    annotation = _annotation_expr(annotation)
+    annotation = annotation_expr(annotation)
     if isinstance(annotation, cst.Subscript):
         annotation = annotation.value
     return facts.resolve(annotation) in TYPING_CLASSVAR
@@ -526,9 +542,9 @@ def inherited_fields(info: ClassInfo, facts: Facts) -> list[tuple[ModelField, Cl
 def model_config_value(stmt: cst.CSTNode) -> cst.BaseExpression | None:
     """The value of `model_config = ...` / `model_config: ... = ...`."""
     if isinstance(stmt, cst.Assign):
-        if len(stmt.targets) == 1 and m.matches(stmt.targets[0].target, m.Name("model_config")):
+        if len(stmt.targets) == 1 and is_name(stmt.targets[0].target, "model_config"):
             return stmt.value
-    elif isinstance(stmt, cst.AnnAssign) and m.matches(stmt.target, m.Name("model_config")):
+    elif isinstance(stmt, cst.AnnAssign) and is_name(stmt.target, "model_config"):
         return stmt.value
     return None
 
@@ -608,7 +624,7 @@ def field_has_default(field: ModelField, facts: Facts) -> bool:
             and keyword_arg(call, "default_factory") is not None
             for meta in metadata
         )
-    if m.matches(value, ELLIPSIS_LITERAL):
+    if is_ellipsis(value):
         return False
     call = field_call(value, facts)
     if call is None:
@@ -620,7 +636,7 @@ def field_has_default(field: ModelField, facts: Facts) -> bool:
         kw = keyword_arg(call, "default")
         default = kw.value if kw is not None else None
     if default is not None:
-        return not m.matches(default, ELLIPSIS_LITERAL)
+        return not is_ellipsis(default)
     return keyword_arg(call, "default_factory") is not None
 
 
@@ -645,7 +661,7 @@ def annotation_metadata(
     if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
         parts = [annotation.left, annotation.right]
     elif isinstance(annotation, cst.Subscript) and (
-        facts.resolve(annotation.value) in TYPING_OPTIONAL | TYPING_UNION
+        facts.resolve(annotation.value) in _UNION_ORIGINS
     ):
         parts = subscript_args(annotation)
     else:

@@ -83,8 +83,11 @@ def _rich_table(rows: list[RuleRow]) -> None:
     from rich.table import Table
 
     table = Table(show_lines=False, header_style="bold")
-    for column in ("Code", "Name", "Family", "Severity", "Message"):
-        table.add_column(column, no_wrap=column != "Message")
+    table.add_column("Code", no_wrap=True)
+    table.add_column("Name", overflow="fold")
+    table.add_column("Family", no_wrap=True)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Message", min_width=30)
     for r in rows:
         table.add_row(r.code, r.name, r.family, r.severity, r.message)
     Console().print(table)

@@ -1,16 +1,15 @@
 """The response store: SQLite (WAL) keyed by request key.
 
 Only successful responses are kept as answers; the last error of a key is kept apart (so a
-re-run retries it). Writes go through one writer thread that commits what has arrived in small
-batches, so the event loop never waits on disk and a killed run loses only the last few
-milliseconds. Rows hold the model string, messages, params and response fields: never keys or
-headers.
+re-run retries it). Writes go through one writer thread that commits what has arrived every 50 ms
+in one transaction, so the event loop never waits on disk and a killed run loses at most the
+last 50 ms of answers. Rows hold the model string, messages, params and response fields:
+never keys or headers.
 """
 
 from __future__ import annotations
 
 import json
-import queue
 import sqlite3
 import threading
 import time
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from harness.llm.client import Request, Response
 
 SCHEMA_VERSION = 1
+COMMIT_INTERVAL = 0.05  # seconds between batched commits while a run writes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -92,7 +92,6 @@ class StoreStats:
 
 
 _Row = tuple[Any, ...]
-_Op = tuple[str, _Row] | threading.Event | None
 
 
 class Store:
@@ -116,7 +115,12 @@ class Store:
         self._local.conn = conn
         self._pending: dict[str, Response] = {}  # put but not yet committed
         self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[_Op] = queue.SimpleQueue()
+        self._cond = threading.Condition(threading.Lock())
+        self._buffer: list[tuple[str, _Row]] = []
+        self._submitted = 0
+        self._committed = 0
+        self._flush_wanted = False
+        self._closing = False
         self._writer: threading.Thread | None = None
         self._write_error: BaseException | None = None
         self._closed = False
@@ -237,71 +241,76 @@ class Store:
         """Remember the last error of `key` (not an answer: a re-run calls again)."""
         self._submit(("error", (key, model, error_kind, error, time.time())))
 
-    def _submit(self, op: _Op) -> None:
+    def _submit(self, op: tuple[str, _Row]) -> None:
         if self._closed:
             raise StoreError("the response store is closed", path=str(self.path))
         if self._write_error is not None:
             raise StoreError(
                 f"cannot write the response store: {self._write_error}", path=str(self.path)
             )
-        if self._writer is None:
-            with self._lock:
-                if self._writer is None:
-                    self._writer = threading.Thread(
-                        target=self._write_loop, name="harness-store-writer", daemon=True
-                    )
-                    self._writer.start()
-        self._queue.put(op)
+        with self._cond:
+            self._buffer.append(op)
+            self._submitted += 1
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_loop, name="harness-store-writer", daemon=True
+                )
+                self._writer.start()
 
     def _write_loop(self) -> None:
+        # Wakes every COMMIT_INTERVAL (or at once on flush/close) and commits everything
+        # buffered in one transaction. Polling keeps the event loop free of thread wake-ups.
         conn = self._connect()
-        stop = False
-        while not stop:
-            ops: list[_Op] = [self._queue.get()]
-            while len(ops) < 512:  # drain what has arrived: one transaction for all of it
-                try:
-                    ops.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            puts = [op[1] for op in ops if isinstance(op, tuple) and op[0] == "put"]
-            errors = [op[1] for op in ops if isinstance(op, tuple) and op[0] == "error"]
-            try:
-                if puts or errors:
-                    with conn:
-                        if puts:
-                            conn.executemany(_INSERT, puts)
-                            conn.executemany(
-                                "DELETE FROM errors WHERE key = ?", [(r[0],) for r in puts]
-                            )
-                        if errors:
-                            conn.executemany(
-                                "INSERT OR REPLACE INTO errors VALUES (?, ?, ?, ?, ?)", errors
-                            )
-            except sqlite3.Error as exc:
-                self._write_error = exc
-            with self._lock:
-                for row in puts:
-                    self._pending.pop(row[0], None)
-            for op in ops:
-                if isinstance(op, threading.Event):
-                    op.set()
-                elif op is None:
-                    stop = True
+        while True:
+            with self._cond:
+                if not (self._flush_wanted or self._closing):
+                    self._cond.wait(COMMIT_INTERVAL)
+                ops, self._buffer = self._buffer, []
+                seq = self._submitted
+                self._flush_wanted = False
+                closing = self._closing
+            if ops:
+                self._commit(conn, ops)
+            with self._cond:
+                self._committed = seq
+                self._cond.notify_all()
+            if closing:
+                break
         conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, ops: list[tuple[str, _Row]]) -> None:
+        puts = [row for kind, row in ops if kind == "put"]
+        errors = [row for kind, row in ops if kind == "error"]
+        try:
+            with conn:
+                if puts:
+                    conn.executemany(_INSERT, puts)
+                    conn.executemany("DELETE FROM errors WHERE key = ?", [(r[0],) for r in puts])
+                if errors:
+                    conn.executemany("INSERT OR REPLACE INTO errors VALUES (?, ?, ?, ?, ?)", errors)
+        except sqlite3.Error as exc:
+            self._write_error = exc
+        with self._lock:
+            for row in puts:
+                self._pending.pop(row[0], None)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything put so far is committed. False on timeout."""
-        if self._writer is None or self._closed:
-            return True
-        done = threading.Event()
-        self._queue.put(done)
-        return done.wait(timeout)
+        with self._cond:
+            if self._writer is None or self._committed >= self._submitted:
+                return True
+            target = self._submitted
+            self._flush_wanted = True
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: self._committed >= target, timeout)
 
     def close(self) -> None:
         if self._closed:
             return
         if self._writer is not None:
-            self._queue.put(None)
+            with self._cond:
+                self._closing = True
+                self._cond.notify_all()
             self._writer.join()
         self._closed = True
         conn = getattr(self._local, "conn", None)

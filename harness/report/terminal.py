@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.report.common import fmt_ci, fmt_cost, fmt_ms, fmt_pct, fmt_score
+from harness.report.common import fmt_ci, fmt_cost, fmt_pct, fmt_score
 from harness.scoring import RunSummary
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ def _score_style(score: float | None) -> str:
 
 def print_table(summary: RunSummary, console: Console | None = None) -> None:
     """Print the model ranking and a template x model matrix of mean scores."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -29,35 +30,57 @@ def print_table(summary: RunSummary, console: Console | None = None) -> None:
             f"[bold black on yellow] SIMULATED [/] {sim}: canned replies, not real models"
         )
 
-    table = Table(title="Models", title_justify="left", header_style="bold")
-    table.add_column("#", justify="right")
-    table.add_column("model")
-    table.add_column("sim", justify="center")
-    table.add_column("mean", justify="right")
-    table.add_column("pass rate [95% CI]", justify="right")
-    table.add_column("no-code/trunc/parse", justify="right")
-    table.add_column("errors", justify="right")
-    table.add_column("cost", justify="right")
-    table.add_column("p50/p95", justify="right")
+    table = Table(
+        title="Models",
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+    )
+    for name, justify in (
+        ("#", "right"),
+        ("model", "left"),
+        ("mean", "right"),
+        ("pass", "right"),
+        ("95% CI", "right"),
+        ("nc/tr/pe", "right"),
+        ("err", "right"),
+        ("cost", "right"),
+        ("p50/p95", "right"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for m in summary.model_stats:
         sc = m.status_counts
+        lat = (
+            "\u2013"
+            if m.latency_p50 is None or m.latency_p95 is None
+            else f"{m.latency_p50:.0f}/{m.latency_p95:.0f}"
+        )
         table.add_row(
             str(m.rank),
-            m.model,
-            "✱" if m.simulated else "",
+            m.model + (" [yellow]\u2731[/]" if m.simulated else ""),
             f"[{_score_style(m.mean_score)}]{fmt_score(m.mean_score)}[/]",
-            f"{fmt_pct(m.pass_rate)} {fmt_ci(m.wilson_low, m.wilson_high)}",
+            fmt_pct(m.pass_rate),
+            fmt_ci(m.wilson_low, m.wilson_high),
             f"{sc['no-code']}/{sc['truncated']}/{sc['parse-error']}",
             str(sc["provider-error"] + sc["not-recorded"]),
             fmt_cost(m.cost),
-            f"{fmt_ms(m.latency_p50)}/{fmt_ms(m.latency_p95)}",
+            lat,
         )
     console.print(table)
+    console.print(
+        "[dim]nc/tr/pe: no code / truncated / parse error; err: provider errors and offline "
+        "misses; latency in ms[/]"
+    )
 
     if not summary.templates:
         return
     matrix = Table(
-        title="Mean score: template \u00d7 model", title_justify="left", header_style="bold"
+        title="Mean score: template \u00d7 model",
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
     )
     matrix.add_column("template")
     for m in summary.ranking:

@@ -16,7 +16,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import TemplateAssertionError
 
 from harness.errors import RenderError
-from harness.findings import Finding, Severity
+from harness.findings import Finding
 from harness.registry import RuleBase
 from harness.templates import render as render_mod
 from harness.templates.render import RenderedPrompt
@@ -171,7 +171,3 @@ class TemplateRule(RuleBase):
                 path=self.spec.path,
             )
         )
-
-
-def severity_at_least(finding: Finding, level: Severity) -> bool:
-    return finding.severity.rank >= level.rank

@@ -78,8 +78,9 @@ class PydanticV1Api(CodeRule):
     - `self` / `cls` in a method of a Pydantic model;
     - a parameter or local variable of the enclosing function annotated with such a model
       (`payload: UserCreate`, `user: User | None`), or assigned from its constructor or a
-      `model_validate`-like call (`user = User(...)`). Reassigning the name to anything else
-      forgets the type; module-level variables are not tracked.
+      `model_validate`-like call (`user = User(...)`). Rebinding the name to anything else
+      (also as a loop, comprehension or lambda variable) forgets the type; attributes
+      (`self.user.dict()`) and module-level variables are not tracked.
 
     A method the model defines itself is not flagged, nor is code deriving from
     `pydantic.v1.BaseModel` or importing from `pydantic.v1` (v1 on purpose).
@@ -131,7 +132,13 @@ class PydanticV1Api(CodeRule):
         "    h = headers.copy()\n    return requests.get(url, headers=h).json()\n",
         "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
         "def dump(user: User) -> dict:\n    data = user.model_dump()\n    return data.copy()\n",
-        # The name is rebound to a dict before `.copy()`.
+        # The name is rebound to a dict before `.copy()`, or by a comprehension.
+        "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
+        "def f(user: User, rows: list[dict]) -> list:\n"
+        "    return [user.copy() for user in rows]\n",
+        "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
+        "def f(user: User, rows: list[dict]) -> list:\n"
+        "    return sorted(rows, key=lambda user: user.copy())\n",
         "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
         "def f(user: User) -> dict:\n    user = {'name': user.name}\n    return user.copy()\n",
         # A dataclass with the same shape, and a model defining its own `dict` method.
@@ -191,6 +198,11 @@ class PydanticV1Api(CodeRule):
     def __init__(self, ctx: UnitContext) -> None:
         super().__init__(ctx)
         self._scopes: list[dict[str, _Binding]] = []
+        # Receivers can only be known when the unit has a model: else skip scope tracking.
+        facts = ctx.facts
+        self._track = any(info.is_pydantic for info in facts.classes.values()) or any(
+            facts.imported(name) for name in facts.response_models
+        )
 
     # --- decorators and scopes ---------------------------------------------------------
 
@@ -204,10 +216,12 @@ class PydanticV1Api(CodeRule):
             if new is not None:
                 old = qualified.rsplit(".", 1)[-1]  # type: ignore[union-attr]
                 self.report(deco, f"`@{old}` is Pydantic v1 API; use `@{new}`")
-        self._scopes.append(self._parameter_bindings(node))
+        if self._track:
+            self._scopes.append(self._parameter_bindings(node))
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._scopes.pop()
+        if self._track:
+            self._scopes.pop()
 
     def _parameter_bindings(self, node: cst.FunctionDef) -> dict[str, _Binding]:
         scope: dict[str, _Binding] = {}
@@ -264,6 +278,24 @@ class PydanticV1Api(CodeRule):
         if self._scopes:
             self._bind(node.target, None)
 
+    def _forget_comprehension_targets(self, node: cst.BaseComp) -> None:
+        # The element is visited before its `for` clause: forget the loop names up front.
+        comp: cst.CompFor | None = node.for_in
+        while comp is not None and self._scopes:
+            self._bind(comp.target, None)
+            comp = comp.inner_for_in
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if self._scopes:
+                self._bind(param.name, None)
+
+    visit_ListComp = _forget_comprehension_targets
+    visit_SetComp = _forget_comprehension_targets
+    visit_DictComp = _forget_comprehension_targets
+    visit_GeneratorExp = _forget_comprehension_targets
+
     def _lookup(self, name: str) -> _Binding | object:
         for scope in reversed(self._scopes):
             if name in scope:
@@ -275,7 +307,9 @@ class PydanticV1Api(CodeRule):
     def visit_Call(self, node: cst.Call) -> None:
         # Hot path: plain isinstance checks, no matcher, before any lookup.
         func = node.func
-        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+        if not self._track or not isinstance(func, cst.Attribute):
+            return
+        if not isinstance(func.value, cst.Name):
             return
         method = func.attr.value
         if method not in V1_INSTANCE_METHODS:

@@ -16,17 +16,10 @@ from harness.code.rule import CodeRule
 from harness.registry import Example
 
 #: Roots a read model may derive from for this rule to know its whole config. Others are
-#: skipped: `SQLModel` turns `from_attributes` on by default, `RootModel`s hold no fields of
-#: their own, and a base imported from elsewhere may set the config itself.
-PLAIN_MODEL_ROOTS = frozenset(
-    {
-        "pydantic.BaseModel",
-        "pydantic.main.BaseModel",
-        "typing.Generic",
-        "typing_extensions.Generic",
-        "abc.ABC",
-    }
-)
+#: skipped: `SQLModel` turns `from_attributes` on by default, `RootModel`s and generic
+#: containers (`Page[T]`) wrap other models and are built from dicts, and a base imported
+#: from elsewhere may set the config itself.
+PLAIN_MODEL_ROOTS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "abc.ABC"})
 
 
 class ReadModelWithoutFromAttributes(CodeRule):
@@ -41,7 +34,8 @@ class ReadModelWithoutFromAttributes(CodeRule):
     Every read model is checked, not only those visibly built from ORM objects: response
     models are where ORM rows end up. A model with the v1 `orm_mode = True` instead is
     flagged too (Pydantic v2 ignores it). Models deriving from `SQLModel` (on by default),
-    `RootModel`, or a base imported from another module (which may set it) are skipped.
+    `RootModel` or `Generic[T]` (containers such as `Page[UserRead]`, built from dicts), or a
+    base imported from another module (which may set it) are skipped.
 
     ## Why is this bad?
     Without `from_attributes`, `UserRead.model_validate(orm_user)` and FastAPI's response
@@ -82,6 +76,8 @@ class ReadModelWithoutFromAttributes(CodeRule):
         # SQLModel turns it on by default; a base from another module may set it.
         "from sqlmodel import SQLModel\n\nclass HeroPublic(SQLModel):\n    id: int\n",
         "from app.schemas.base import ORMBase\n\nclass UserRead(ORMBase):\n    id: int\n",
+        "from typing import Generic, TypeVar\nfrom pydantic import BaseModel\n\n"
+        "T = TypeVar('T')\n\nclass PageResponse(BaseModel, Generic[T]):\n    items: list[T]\n",
         "from pydantic import BaseModel\n\nclass UserRead(BaseModel, from_attributes=True):\n"
         '    """Without from_attributes this would fail."""\n    id: int\n',
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from functools import cached_property
 
 import libcst as cst
+import libcst.matchers as m
 
 from harness.code.matchers import callee_tail, keyword_arg, local_aliases
 from harness.code.rule import CodeRule
@@ -18,6 +19,8 @@ RELATIONSHIP_CALLS = frozenset(
 )
 BACKREF_CALLS = frozenset({"sqlalchemy.orm.backref", "sqlalchemy.orm._orm_constructors.backref"})
 _TAILS = frozenset({"relationship", "relation", "backref"})
+#: `backref=None`: no reverse attribute at all.
+NO_BACKREF = m.Name("None")
 
 _IMPORTS = (
     "from sqlalchemy import ForeignKey\n"
@@ -75,6 +78,7 @@ class RelationshipBackref(CodeRule):
         '"""Use relationship(backref=...) sparingly."""\n'
         "HINT = \"relationship('User', backref='posts')\"\n",
         "import sqlalchemy.orm as orm\n\nauthor = orm.relationship('User', lazy='selectin')\n",
+        "import sqlalchemy.orm as orm\n\nauthor = orm.relationship('User', backref=None)\n",
     )
     invalid = (
         Example(
@@ -118,7 +122,7 @@ class RelationshipBackref(CodeRule):
         callee = self.facts.resolve(node.func)
         if callee in RELATIONSHIP_CALLS:
             arg = keyword_arg(node, "backref")
-            if arg is not None:
+            if arg is not None and not m.matches(arg.value, NO_BACKREF):
                 self.report(arg)
         elif callee in BACKREF_CALLS:
             # `relationship(backref=backref(...))` is reported once, at the keyword.

@@ -1,0 +1,112 @@
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.config import load_config
+from harness.evaluate import EvalOptions, Selection, evaluate
+from harness.record import iter_results
+from tests.fake_openai import FakeOpenAI
+from tests.test_evaluate import make_project
+
+SCHEMA_REPLY = (
+    "```python\nfrom pydantic import BaseModel\n\n\nclass ThingRead(BaseModel):\n    id: int\n\n"
+    "    class Config:\n        orm_mode = True\n```\n"
+)
+
+
+def _reply(model: str, messages: list) -> str:
+    return SCHEMA_REPLY
+
+
+def _models(url: str) -> str:
+    return (
+        "models:\n"
+        f"  - {{alias: gpt, model: openai/fake-gpt, api_base: '{url}', max_concurrency: 4}}\n"
+        "  - {alias: careful, model: sim/careful}\n"
+        "limits: {max_attempts: 2, timeout: 10}\n"
+    )
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAI(reply=_reply) as srv:
+        yield srv
+
+
+def test_configured_openai_model_is_called_and_scored(
+    tmp_path: Path, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-123456")
+    config = load_config(make_project(tmp_path, _models(server.url)))
+    sel = Selection(templates=("pydantic_schemas",), samples=2)
+    outcome = evaluate(config, EvalOptions(selection=sel, progress=False))
+    results = list(iter_results(outcome.run_dir / "results.jsonl"))
+    gpt = [r for r in results if r.model == "gpt"]
+    assert len(gpt) == 3 * 2 and server.total_requests == 6
+    assert {r.status for r in gpt} == {"scored"}
+    assert all({"IDS001", "PYD001"} <= {f.code for f in r.findings} for r in gpt)
+    assert outcome.exit_code == 0
+    run_json = (outcome.run_dir / "run.json").read_text()
+    assert "sk-test" not in run_json
+    assert "sk-test" not in (outcome.run_dir / "results.jsonl").read_text()
+    # A second run answers from the store: no new HTTP request.
+    again = evaluate(config, EvalOptions(selection=sel, progress=False))
+    assert server.total_requests == 6
+    assert again.summary.to_dict()["cells"] == outcome.summary.to_dict()["cells"]
+
+
+def test_offline_with_empty_store_lists_unrecorded_and_makes_no_request(
+    tmp_path: Path, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-123456")
+    cfg = make_project(tmp_path, _models(server.url))
+    code = main(
+        [
+            "evaluate",
+            "--config",
+            str(cfg),
+            "--templates",
+            "pydantic_schemas",
+            "--offline",
+            "--no-progress",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert server.total_requests == 0
+    assert code == 3  # every request of `gpt` went unanswered
+    assert "3 request(s) have no recorded response" in captured.err
+    assert "pydantic_schemas/user/gpt#0" in captured.err
+    assert "careful" in captured.out  # sim models still run offline
+
+
+def test_missing_key_means_offline_for_that_model(
+    tmp_path: Path, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    config = load_config(make_project(tmp_path, _models(server.url)))
+    sel = Selection(templates=("sqlalchemy_model",))
+    outcome = evaluate(config, EvalOptions(selection=sel, progress=False))
+    assert server.total_requests == 0
+    assert outcome.unrecorded_total == 3
+    assert outcome.failed_models == ("gpt",)
+    assert outcome.summary.model("careful").n_scored == 3
+
+
+def test_provider_errors_are_recorded_not_scored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-123456")
+    with FakeOpenAI(reply=_reply, script=["500", "500"]) as srv:
+        config = load_config(
+            make_project(
+                tmp_path, _models(srv.url).replace("max_concurrency: 4", "max_concurrency: 1")
+            )
+        )
+        sel = Selection(templates=("pydantic_schemas",), models=("gpt",))
+        outcome = evaluate(config, EvalOptions(selection=sel, progress=False))
+    statuses = sorted(r.status for r in iter_results(outcome.run_dir / "results.jsonl"))
+    assert statuses == ["provider-error", "scored", "scored"]
+    assert outcome.error_total == 1 and outcome.exit_code == 0
+    cell = outcome.summary.cell("pydantic_schemas", "gpt")
+    assert cell.n == 3 and cell.n_scored == 2
