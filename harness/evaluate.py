@@ -404,6 +404,7 @@ class Checker:
         self._settings = settings
         self._queue: queue.Queue[_Pending | None] = queue.Queue(maxsize=QUEUE_SIZE)
         self._memo: OrderedDict[tuple[str, str, str | None], Checked] = OrderedDict()
+        self._running: dict[tuple[str, str, str | None], list[_Pending]] = {}
         self._pool: ProcessPoolExecutor | None = None
         self._ruleset: RuleSet | None = None
         if workers > 0:
@@ -479,6 +480,10 @@ class Checker:
                         self.memo_hits += 1
                         self._emit(item.request, item.response, hit)
                         continue
+                    running = self._running.get(item.memo)
+                    if running is not None:  # same reply already being checked: join it
+                        running.append(item)
+                        continue
                     group = batch.setdefault(item.memo, [])
                     group.append(item)
                     if started is None:
@@ -502,6 +507,8 @@ class Checker:
         inflight: deque[tuple[Future[list[Checked]], list[list[_Pending]]]],
     ) -> None:
         jobs = [self._job(g[0]) for g in groups]
+        for g in groups:
+            self._running[g[0].memo] = g
         if self._pool is not None:
             inflight.append((self._pool.submit(_check_in_worker, jobs), groups))
         else:
@@ -520,6 +527,7 @@ class Checker:
             fut, groups = inflight.popleft()
             for group, checked in zip(groups, fut.result(), strict=True):
                 self.checked += 1
+                self._running.pop(group[0].memo, None)
                 self._memo[group[0].memo] = checked
                 if len(self._memo) > MEMO_SIZE:
                     self._memo.popitem(last=False)
@@ -779,7 +787,7 @@ async def evaluate_async(
             ModelInfo(alias=m.alias, model=m.model, simulated=m.simulated) for m in models
         ),
         samples=sel.samples or config.samples,
-        offline=bool(offline_models) and options.offline,
+        offline=bool(offline_models),
         config={
             **config_snapshot(config, models),
             "selection": {
@@ -894,12 +902,14 @@ async def evaluate_async(
             stats,
         )
 
-    summary, reports = build_reports(run_dir, meta)
-    for status, n in summary.status_counts.items():
-        counts[status] = n
+    from harness.report import write_reports
+    from harness.scoring import aggregate
+
+    summary = aggregate(iter_results(results_path), meta.min_scores)
+    counts.update(summary.status_counts)
     meta = meta.model_copy(update={"finished_at": datetime.now(UTC).isoformat(), "counts": counts})
     write_meta(run_dir, meta)
-    summary, reports = build_reports(run_dir, meta)
+    reports = write_reports(run_dir, meta, summary, results_path)
 
     failed = tuple(
         m.alias

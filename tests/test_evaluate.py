@@ -167,3 +167,24 @@ def test_existing_run_id_is_refused(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main([*base, "--run-id", "same"]) == 2
     assert "harness evaluate --resume same" in capsys.readouterr().err
+
+
+def test_check_worker_process_gives_the_same_results_as_a_thread(tmp_path: Path) -> None:
+    config = load_config(make_project(tmp_path))
+    sel = Selection(templates=("fastapi_router",), samples=2)
+    runs = [
+        evaluate(config, EvalOptions(selection=sel, progress=False, workers=w, run_id=f"w{w}"))
+        for w in (0, 1)
+    ]
+    rows = [
+        [
+            (r.template, r.case, r.model, r.sample, r.status, r.score, r.findings)
+            for r in sorted(
+                iter_results(o.run_dir / "results.jsonl"),
+                key=lambda r: (r.template, r.case, r.model, r.sample),
+            )
+        ]
+        for o in runs
+    ]
+    assert rows[0] == rows[1]
+    assert runs[1].meta.counts["checked"] > 0

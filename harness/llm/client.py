@@ -484,7 +484,10 @@ class Runner:
         limits = self.config.limits
         kwargs = dict(lane.base_kwargs)
         kwargs.update(req.params)
-        kwargs["extra_headers"] = {KEY_HEADER: req.key}
+        if req.model.api_base:
+            # Self-hosted OpenAI-compatible servers get the store key, so a proxy or cache in
+            # front of them can deduplicate; hosted providers never see it.
+            kwargs["extra_headers"] = {KEY_HEADER: req.key}
         kwargs["messages"] = [dict(m) for m in req.messages]
         acompletion = litellm.acompletion
         fault: _Fault | None = None
