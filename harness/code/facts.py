@@ -81,6 +81,8 @@ class Facts:
     imports: dict[str, str] = field(default_factory=dict)
     classes: dict[str, ClassInfo] = field(default_factory=dict)
     by_node: dict[int, ClassInfo] = field(default_factory=dict)
+    # Per-unit memo for derived facts rules share (e.g. a model's fields), keyed by helper.
+    memo: dict[tuple[str, int], object] = field(default_factory=dict)
     response_models: frozenset[str] = frozenset()
     base_factories: frozenset[str] = frozenset()  # names bound to declarative_base()
     # local classes of kind OTHER whose attributes are mapped columns of ORM classes
@@ -120,7 +122,7 @@ def _dotted(node: cst.BaseExpression | cst.ImportAlias) -> str:
     return ""
 
 
-def _statements(body: cst.BaseSuite | cst.Module) -> Iterator[cst.CSTNode]:
+def iter_statements(body: cst.BaseSuite | cst.Module) -> Iterator[cst.CSTNode]:
     """Every statement, recursively through compound statement bodies (not expressions)."""
     stack: list[cst.CSTNode] = [body]
     while stack:
@@ -163,7 +165,7 @@ def _response_model_names(call: cst.Call) -> Iterator[str]:
 
 
 def _body_looks_mapped(node: cst.ClassDef, facts: Facts) -> bool:
-    for stmt in _statements(node.body):
+    for stmt in iter_statements(node.body):
         if isinstance(stmt, cst.Assign):
             for target in stmt.targets:
                 if isinstance(target.target, cst.Name) and target.target.value == "__tablename__":
@@ -193,7 +195,7 @@ def _has_table_true(node: cst.ClassDef) -> bool:
 
 
 def _is_abstract(node: cst.ClassDef) -> bool:
-    for stmt in _statements(node.body):
+    for stmt in iter_statements(node.body):
         if isinstance(stmt, cst.Assign) and any(
             isinstance(t.target, cst.Name) and t.target.value == "__abstract__"
             for t in stmt.targets
@@ -258,7 +260,7 @@ def _declares_mixin(info: ClassInfo, facts: Facts) -> bool:
         target = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
         if facts.resolve(target) in DECLARATIVE_MIXIN_DECORATORS:
             return True
-    for stmt in _statements(info.node.body):
+    for stmt in iter_statements(info.node.body):
         if isinstance(stmt, cst.AnnAssign):
             ann = stmt.annotation.annotation
             if isinstance(ann, cst.Subscript) and facts.resolve(ann.value) in MAPPED_ANNOTATIONS:
@@ -294,7 +296,7 @@ def collect(module: cst.Module, *, role: Role = Role.OTHER, path: str = "<unit>"
     class_nodes: list[cst.ClassDef] = []
     response_models: set[str] = set()
     factories: set[str] = set()
-    for stmt in _statements(module):
+    for stmt in iter_statements(module):
         if isinstance(stmt, cst.Import):
             for alias in stmt.names:
                 full = _dotted(alias.name)

@@ -477,9 +477,17 @@ def is_classvar_annotation(annotation: cst.BaseExpression, facts: Facts) -> bool
     return facts.resolve(annotation) in TYPING_CLASSVAR
 
 
-def model_fields(node: cst.ClassDef, facts: Facts) -> Iterator[ModelField]:
+def model_fields(node: cst.ClassDef, facts: Facts) -> tuple[ModelField, ...]:
     """Fields a model body declares: annotated names, minus ClassVars, `_private` attributes
-    and `model_config`."""
+    and `model_config`. Computed once per class and unit."""
+    key = ("model_fields", id(node))
+    cached = facts.memo.get(key)
+    if cached is None:
+        cached = facts.memo[key] = tuple(_model_fields(node, facts))
+    return cached  # type: ignore[return-value]
+
+
+def _model_fields(node: cst.ClassDef, facts: Facts) -> Iterator[ModelField]:
     for stmt in class_statements(node):
         if not isinstance(stmt, cst.AnnAssign) or not isinstance(stmt.target, cst.Name):
             continue

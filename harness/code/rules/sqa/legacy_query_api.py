@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.facts import ClassKind, _statements
+from harness.code.facts import ClassKind, iter_statements
 from harness.code.matchers import positional_args, split_optional, unwrap_annotated
 from harness.code.rule import CodeRule
 from harness.registry import Example
@@ -207,7 +207,7 @@ class LegacyQueryApi(CodeRule):
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             if param.name.value == name and param.annotation is not None:
                 return self._is_session_type(param.annotation.annotation)
-        for stmt in _statements(func.body):
+        for stmt in iter_statements(func.body):
             if (
                 isinstance(stmt, cst.AnnAssign)
                 and isinstance(stmt.target, cst.Name)
