@@ -78,6 +78,8 @@ class RulesConfig(_Strict):
 class GateConfig(_Strict):
     margin: float = Field(default=0.10, ge=0, le=1)
     alpha: float = Field(default=0.05, gt=0, lt=1)
+    # Holm-Bonferroni over every comparison of one check, or none.
+    correction: Literal["holm", "none"] = "holm"
 
 
 class HarnessConfig(_Strict):

@@ -45,6 +45,7 @@ from harness.record import (
     read_meta,
     write_meta,
 )
+from harness.shard import Shard
 from harness.templates.spec import Case, Expect, TemplateSpec
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ class EvalOptions:
     ruff: bool = True
     progress: bool | None = None
     workers: int | None = None  # check processes; 0 = check in a thread; None = auto
+    shard: Shard | None = None  # run only this deterministic slice of the matrix
 
 
 @dataclass(frozen=True)
@@ -729,6 +731,7 @@ async def evaluate_async(
             )
         resume_meta = read_meta(run_dir)
         stored = resume_meta.config.get("selection") or {}
+        shard = Shard.parse(resume_meta.shard) if resume_meta.shard else None
         sel = Selection(
             templates=tuple(stored.get("templates") or ()),
             models=tuple(stored.get("models") or ()),
@@ -738,6 +741,7 @@ async def evaluate_async(
         )
         run_id = resume_meta.run_id
     else:
+        shard = options.shard
         run_id = options.run_id or new_run_id()
         run_dir = run_dir_for(config, options.out, run_id)
         if (run_dir / "run.json").exists():
@@ -768,7 +772,12 @@ async def evaluate_async(
         m.alias for m in models if not m.simulated and (options.offline or not _has_key(m))
     )
     cells = plan_cells(config, specs, models, sel, offline_models)
-    planned = sum(c.samples for c in cells)
+    planned = sum(
+        1
+        for c in cells
+        for i in range(c.samples)
+        if shard is None or shard.owns(c.spec.id, c.case.name, c.model.alias, i)
+    )
 
     results_path = run_dir / "results.jsonl"
     done: set[tuple[str, str, str, int]] = set()
@@ -788,6 +797,7 @@ async def evaluate_async(
         ),
         samples=sel.samples or config.samples,
         offline=bool(offline_models),
+        shard=str(shard) if shard is not None else None,
         config={
             **config_snapshot(config, models),
             "selection": {
@@ -832,6 +842,10 @@ async def evaluate_async(
         for cell in cells:
             for sample in range(cell.samples):
                 if (cell.spec.id, cell.case.name, cell.model.alias, sample) in done:
+                    continue
+                if shard is not None and not shard.owns(
+                    cell.spec.id, cell.case.name, cell.model.alias, sample
+                ):
                     continue
                 req = make_request(cell, sample)
                 if cell.offline and (options.no_cache or req.key not in store):

@@ -130,8 +130,10 @@ def run_check(
             if recording.exists():
                 store.import_(recording)
         model_names = tuple(models) or tuple(
-            sorted({m for tid in replayed for m in baselines[tid].models})
-            | {m.alias for m in config.models}
+            sorted(
+                {m for tid in replayed for m in baselines[tid].models}
+                | {m.alias for m in config.models}
+            )
         )
         outcome = evaluate(
             config,
@@ -254,7 +256,8 @@ def render_text(outcome: CheckOutcome) -> str:
     out.append(
         f"{verdict[g.exit_code]}: {len(g.regressions)} regression(s), "
         f"{len(g.improvements)} improvement(s); replayed {len(g.replayed)} template(s), "
-        f"ran {len(g.rerun)}; {g.model_calls} model call(s) for {g.requests} request(s)"
+        f"ran {len(g.rerun)} template(s) for real; {g.model_calls} model call(s) for {g.requests} "
+        "request(s)"
     )
     return "\n".join(out) + "\n"
 

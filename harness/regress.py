@@ -4,10 +4,14 @@ DeepDiff finds which numbers moved; a one-sided two-proportion test with a margi
 whether a move is a regression, so one unlucky sample does not fail a pull request.
 
 A regression, per template x model, is any of:
-- a rule's violation rate rose by more than `margin` and the rise is significant (p < alpha);
-- the pass rate fell by more than `margin` and the fall is significant;
-- a rule that never fired in the baseline now fires in more than `margin` of the samples.
-The same tests in the other direction report improvements.
+- a rule's violation rate rose by more than `margin` and the rise is significant: a one-sided
+  two-proportion test (Fisher's exact test for small counts), Holm-Bonferroni corrected over
+  every comparison of the check (`gate.correction`);
+- the pass rate fell by more than `margin`, significant in the same way;
+- a rule that never fired in the baseline now fires in more than `margin` of the samples,
+  significant at `alpha` without the correction.
+The same tests in the other direction report improvements. With few samples nothing is
+significant: gate on 3 or more samples per case.
 """
 
 from __future__ import annotations
@@ -94,89 +98,114 @@ class GateResult:
         return 0
 
 
-def _judge(
-    metric: str,
-    worse_when_higher: bool,
-    base_x: int,
-    base_n: int,
-    cur_x: int,
-    cur_n: int,
-    gate: GateConfig,
-    *,
-    template: str,
-    model: str,
-) -> Change | None:
-    if base_n == 0 or cur_n == 0:
-        return None
-    b, c = base_x / base_n, cur_x / cur_n
-    if b == c:
-        return None
-    higher = c > b
-    # p-value for "current rate is higher than baseline" (or lower), one-sided.
-    if higher:
-        p = one_sided_two_proportion_test(cur_x, cur_n, base_x, base_n)
-    else:
-        p = one_sided_two_proportion_test(base_x, base_n, cur_x, cur_n)
-    worse = higher == worse_when_higher
-    big = abs(c - b) > gate.margin
-    if metric != "pass-rate" and base_x == 0 and higher and c > gate.margin:
-        kind, reason = Kind.REGRESSION, f"now fires in {c:.0%} of samples; never fired before"
-    elif big and p < gate.alpha:
-        kind = Kind.REGRESSION if worse else Kind.IMPROVEMENT
-        reason = f"{'worse' if worse else 'better'} by {abs(c - b):.0%} (p={p:.3f})"
-    else:
-        kind = Kind.NOISE
-        why = [] if big else [f"|delta| {abs(c - b):.0%} <= margin {gate.margin:.0%}"]
-        if p >= gate.alpha:
-            why.append(f"p={p:.3f} >= alpha {gate.alpha}")
-        reason = "; ".join(why)
-    return Change(template, model, metric, b, c, base_n, cur_n, p, kind, reason)
+@dataclass(frozen=True, slots=True)
+class _Test:
+    template: str
+    model: str
+    metric: str
+    worse_when_higher: bool
+    base_x: int
+    base_n: int
+    cur_x: int
+    cur_n: int
+
+    @property
+    def rates(self) -> tuple[float, float]:
+        return self.base_x / self.base_n, self.cur_x / self.cur_n
+
+    def p_value(self) -> float:
+        b, c = self.rates
+        if c > b:
+            return one_sided_two_proportion_test(self.cur_x, self.cur_n, self.base_x, self.base_n)
+        return one_sided_two_proportion_test(self.base_x, self.base_n, self.cur_x, self.cur_n)
 
 
-def compare_cell(
-    template: str, model: str, base: CellBaseline, cur: CellBaseline, gate: GateConfig
-) -> CellVerdict:
-    if cur.n_scored == 0:
-        return CellVerdict(
-            template, model, "no-verdict", note=f"no scored samples ({cur.errors} errors)"
-        )
-    diff = DeepDiff(
-        base.model_dump(include={"passes", "n_scored", "rules"}),
-        cur.model_dump(include={"passes", "n_scored", "rules"}),
-        ignore_order=True,
-    )
-    changes: list[Change] = []
-    if diff:
-        change = _judge(
+def _holm(p_values: dict[int, float], alpha: float) -> set[int]:
+    """Indices whose hypotheses Holm-Bonferroni rejects at family-wise level alpha."""
+    ordered = sorted(p_values.items(), key=lambda kv: kv[1])
+    m = len(ordered)
+    rejected: set[int] = set()
+    for rank, (index, p) in enumerate(ordered):
+        if p > alpha / (m - rank):
+            break
+        rejected.add(index)
+    return rejected
+
+
+def _cell_tests(template: str, model: str, base: CellBaseline, cur: CellBaseline) -> list[_Test]:
+    """The metrics DeepDiff says moved, as proportion tests."""
+    keys = {"passes", "n_scored", "rules"}
+    diff = DeepDiff(base.model_dump(include=keys), cur.model_dump(include=keys))
+    if not diff:
+        return []
+    tests = [
+        _Test(
+            template,
+            model,
             "pass-rate",
             False,
             base.passes,
             base.n_scored,
             cur.passes,
             cur.n_scored,
-            gate,
-            template=template,
-            model=model,
         )
-        if change is not None:
-            changes.append(change)
-        touched = {
-            path.split("[")[2].strip("'] ")
-            for path in diff.affected_paths
-            if path.startswith("root['rules']") and path.count("[") >= 2
-        }
-        for code in sorted(touched):
-            b = base.rules.get(code)
-            c = cur.rules.get(code)
-            if c is None:
-                continue  # rule no longer applicable: nothing to compare
-            bx, bn = (b.violations, b.applicable) if b is not None else (0, base.n_scored)
-            change = _judge(
-                code, True, bx, bn, c.violations, c.applicable, gate, template=template, model=model
-            )
-            if change is not None:
-                changes.append(change)
-    return CellVerdict(template, model, "compared", tuple(changes))
+    ]
+    touched = {
+        path.split("[")[2].strip("'] ")
+        for path in diff.affected_paths
+        if path.startswith("root['rules']") and path.count("[") >= 2
+    }
+    for code in sorted(touched):
+        b, c = base.rules.get(code), cur.rules.get(code)
+        if c is None:
+            continue  # no longer applicable: nothing to compare
+        bx, bn = (b.violations, b.applicable) if b is not None else (0, base.n_scored)
+        tests.append(_Test(template, model, code, True, bx, bn, c.violations, c.applicable))
+    return [t for t in tests if t.base_n and t.cur_n and t.rates[0] != t.rates[1]]
+
+
+def _classify(tests: list[_Test], gate: GateConfig) -> dict[tuple[str, str], list[Change]]:
+    p_values = {i: t.p_value() for i, t in enumerate(tests)}
+    big = {i for i, t in enumerate(tests) if abs(t.rates[1] - t.rates[0]) > gate.margin}
+    family = {i: p for i, p in p_values.items() if i in big}
+    if gate.correction == "holm":
+        significant = _holm(family, gate.alpha)
+    else:
+        significant = {i for i, p in family.items() if p < gate.alpha}
+    out: dict[tuple[str, str], list[Change]] = {}
+    for i, t in enumerate(tests):
+        b, c = t.rates
+        p = p_values[i]
+        worse = (c > b) == t.worse_when_higher
+        new_rule = t.metric != "pass-rate" and t.base_x == 0 and c > b
+        if i in significant:
+            kind = Kind.REGRESSION if worse else Kind.IMPROVEMENT
+            reason = f"{'worse' if worse else 'better'} by {abs(c - b):.0%} (p={p:.4f})"
+        elif new_rule and i in big and p < gate.alpha:
+            # A defect class the baseline never showed is not diluted by the correction.
+            kind = Kind.REGRESSION
+            reason = f"now fires in {c:.0%} of samples, never before (p={p:.4f})"
+        else:
+            kind = Kind.NOISE
+            why = [] if i in big else [f"|delta| {abs(c - b):.0%} <= margin {gate.margin:.0%}"]
+            if i in big:
+                why.append(f"p={p:.4f} not significant after {gate.correction} correction")
+            reason = "; ".join(why)
+        change = Change(t.template, t.model, t.metric, b, c, t.base_n, t.cur_n, p, kind, reason)
+        out.setdefault((t.template, t.model), []).append(change)
+    return out
+
+
+def compare_cell(
+    template: str, model: str, base: CellBaseline, cur: CellBaseline, gate: GateConfig
+) -> CellVerdict:
+    """One cell on its own (its own family for the correction)."""
+    if cur.n_scored == 0:
+        return CellVerdict(
+            template, model, "no-verdict", note=f"no scored samples ({cur.errors} errors)"
+        )
+    changes = _classify(_cell_tests(template, model, base, cur), gate)
+    return CellVerdict(template, model, "compared", tuple(changes.get((template, model), ())))
 
 
 def compare(
@@ -184,15 +213,27 @@ def compare(
     current: Mapping[str, Mapping[str, CellBaseline]],
     gate: GateConfig,
 ) -> list[CellVerdict]:
-    """Compare the current cells (template -> model alias -> cell) with golden."""
-    verdicts: list[CellVerdict] = []
+    """Compare the current cells (template -> model alias -> cell) with golden.
+
+    Every comparison of the check is one family for the multiple-testing correction.
+    """
+    pending: list[tuple[str, str, str, str]] = []  # (template, model, status, note)
+    tests: list[_Test] = []
     for template in sorted(current):
         base_t = baselines.get(template)
         for model, cur in sorted(current[template].items()):
             if base_t is None:
-                verdicts.append(CellVerdict(template, model, "new-template"))
+                pending.append((template, model, "new-template", ""))
             elif model not in base_t.models:
-                verdicts.append(CellVerdict(template, model, "new-model"))
+                pending.append((template, model, "new-model", ""))
+            elif cur.n_scored == 0:
+                note = f"no scored samples ({cur.errors} errors)"
+                pending.append((template, model, "no-verdict", note))
             else:
-                verdicts.append(compare_cell(template, model, base_t.models[model], cur, gate))
-    return verdicts
+                pending.append((template, model, "compared", ""))
+                tests.extend(_cell_tests(template, model, base_t.models[model], cur))
+    changes = _classify(tests, gate)
+    return [
+        CellVerdict(t, m, status, tuple(changes.get((t, m), ())), note)
+        for t, m, status, note in pending
+    ]

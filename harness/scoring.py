@@ -273,8 +273,7 @@ class _Acc:
 
     __slots__ = (
         "completion_tokens",
-        "cost",
-        "cost_seen",
+        "costs",
         "latencies",
         "n",
         "passes",
@@ -296,8 +295,7 @@ class _Acc:
         self.per_case: dict[tuple[str, str], list[int]] = {}  # (template, case) -> [n, c]
         self.prompt_tokens = 0
         self.completion_tokens = 0
-        self.cost = 0.0
-        self.cost_seen = False
+        self.costs: list[float] = []  # fsum'd: merged shards aggregate to the same value
         self.latencies: list[float] = []
 
     def add(self, r: SampleResult, passed: bool) -> None:
@@ -306,8 +304,7 @@ class _Acc:
         self.prompt_tokens += r.usage.prompt_tokens
         self.completion_tokens += r.usage.completion_tokens
         if r.usage.cost is not None:
-            self.cost += r.usage.cost
-            self.cost_seen = True
+            self.costs.append(r.usage.cost)
         if r.status != "not-recorded" and r.usage.latency_ms > 0:
             self.latencies.append(r.usage.latency_ms)
         if r.status in UNSCORED:
@@ -330,8 +327,8 @@ class _Acc:
         at_k = hat_k = None
         if kk > 1 and self.per_case:
             cases = list(self.per_case.values())
-            at_k = sum(pass_at_k(n, c, kk) for n, c in cases) / len(cases)
-            hat_k = sum(pass_hat_k(n, c, kk) for n, c in cases) / len(cases)
+            at_k = math.fsum(pass_at_k(n, c, kk) for n, c in cases) / len(cases)
+            hat_k = math.fsum(pass_hat_k(n, c, kk) for n, c in cases) / len(cases)
         rules = sorted(self.rule_applicable)
         counts = {
             c: RuleCount(self.rule_violations.get(c, 0), self.rule_applicable[c]) for c in rules
@@ -340,7 +337,7 @@ class _Acc:
             "n": self.n,
             "n_scored": n_scored,
             "status_counts": dict(self.status),
-            "mean_score": sum(self.scores) / n_scored if n_scored else None,
+            "mean_score": math.fsum(self.scores) / n_scored if n_scored else None,
             "passes": self.passes,
             "pass_rate": self.passes / n_scored if n_scored else None,
             "wilson_low": low,
@@ -352,7 +349,7 @@ class _Acc:
             "pass_hat_k": hat_k,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
-            "cost": self.cost if self.cost_seen else None,
+            "cost": math.fsum(self.costs) if self.costs else None,
             "latency_p50": percentile(self.latencies, 50),
             "latency_p95": percentile(self.latencies, 95),
             "scores": tuple(self.scores),

@@ -41,7 +41,7 @@ def test_golden_files_are_stable_and_diff_friendly(project: Path) -> None:
     data = json.loads(first)
     assert list(data) == sorted(data)
     assert set(data["models"]) == {"careful", "sloppy", "chatty"}
-    assert len(recordings.splitlines()) == 9  # 3 cases x 3 models
+    assert len(recordings.splitlines()) == 27  # 3 cases x 3 models x 3 samples
 
 
 def test_untouched_templates_pass_offline_with_zero_model_calls(
@@ -101,6 +101,37 @@ def test_same_rate_with_different_samples_is_noise() -> None:
     assert all(c.kind is Kind.NOISE for c in verdict.changes)
 
 
+def test_holm_correction_spreads_alpha_over_the_check() -> None:
+    base = _cell(10, 20, {f"R{i:02d}": (2, 20) for i in range(20)})
+    # One rule moves 2/20 -> 8/20: p ~ 0.03, significant alone, not among 21 comparisons.
+    cur = _cell(10, 20, {**{f"R{i:02d}": (2, 20) for i in range(1, 20)}, "R00": (8, 20)})
+    alone = compare_cell("t", "m", base, cur, GATE)
+    assert alone.regressions and alone.regressions[0].metric == "R00"
+    crowd = {f"t{i}": {"m": cur if i == 0 else base} for i in range(25)}
+    baselines = {
+        t: TemplateBaseline(
+            template=t,
+            template_hash="h",
+            min_score=80,
+            models={"m": base},
+            recordings=f"recordings/{t}.jsonl",
+        )
+        for t in crowd
+    }
+    # Same data, but the rules of 24 other templates also moved, by noise (2/20 -> 5/20).
+    noisy = {
+        t: {"m": _cell(10, 20, {f"R{i:02d}": (5, 20) for i in range(20)})}
+        for t in crowd
+        if t != "t0"
+    }
+    verdicts = compare(baselines, {**noisy, "t0": {"m": cur}}, GATE)
+    assert [c.metric for v in verdicts for c in v.regressions] == []
+    no_corr = GateConfig(margin=0.10, alpha=0.05, correction="none")
+    assert [
+        c.metric for v in compare(baselines, {"t0": {"m": cur}}, no_corr) for c in v.regressions
+    ] == ["R00"]
+
+
 def test_large_drop_is_a_regression_and_a_large_gain_an_improvement() -> None:
     base = _cell(45, 50, {"SQA006": (5, 50), "EXC001": (30, 50)})
     cur = _cell(20, 50, {"SQA006": (30, 50), "EXC001": (5, 50)})
@@ -120,9 +151,15 @@ def test_a_big_but_insignificant_move_on_few_samples_is_noise() -> None:
 
 
 def test_a_rule_that_never_fired_now_fires() -> None:
+    base = _cell(9, 9, {"IDS001": (0, 9)})
+    verdict = compare_cell("t", "m", base, _cell(0, 9, {"IDS001": (9, 9)}), GATE)
+    assert [c.metric for c in verdict.regressions] == ["IDS001", "pass-rate"] or [
+        c.metric for c in verdict.regressions
+    ] == ["pass-rate", "IDS001"]
+    # Three samples cannot show anything: 0/3 -> 3/3 is p = 0.05, not below alpha.
     base = _cell(3, 3, {"IDS001": (0, 3)})
     verdict = compare_cell("t", "m", base, _cell(0, 3, {"IDS001": (3, 3)}), GATE)
-    assert [c.metric for c in verdict.regressions] == ["IDS001"]
+    assert verdict.regressions == ()
     # One stray hit in many samples stays under the margin: not a regression.
     base = _cell(50, 50, {"IDS001": (0, 50)})
     verdict = compare_cell("t", "m", base, _cell(49, 50, {"IDS001": (1, 50)}), GATE)

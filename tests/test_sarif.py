@@ -10,9 +10,16 @@ import jsonschema
 import pytest
 
 from harness.findings import Finding, Severity
-from harness.record import FindingRecord, RunMeta, SampleResult, UnitRecord
+from harness.record import (
+    FindingRecord,
+    ResultsWriter,
+    RunMeta,
+    SampleResult,
+    UnitRecord,
+    iter_results,
+)
 from harness.registry import all_rules
-from harness.report.sarif import PARSE_ERROR, sarif_for_files, sarif_for_run
+from harness.report.sarif import PARSE_ERROR, sarif_for_files, sarif_for_run, write_sarif_run
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 VALIDATOR = jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
@@ -117,10 +124,13 @@ def _sample(**kw: Any) -> SampleResult:
     return SampleResult(**{**base, **kw})
 
 
-def test_run_log_has_virtual_artifacts_with_the_generated_code() -> None:
-    src = "try:\n    f()\nexcept:\n    pass\n"
+SRC = "try:\n    f()\nexcept:\n    pass\n"
+
+
+def _run_samples() -> list[SampleResult]:
+    src = SRC
     finding = FindingRecord.of(_finding("EXC002", 3))
-    samples = [
+    return [
         _sample(units=(UnitRecord(path="generated.py", source=src),), findings=(finding,)),
         _sample(
             sample=1,
@@ -139,6 +149,11 @@ def test_run_log_has_virtual_artifacts_with_the_generated_code() -> None:
         _sample(case="empty", status="no-code", detail="no code block"),
         _sample(case="boom", status="provider-error", error="HTTP 500"),
     ]
+
+
+def test_run_log_has_virtual_artifacts_with_the_generated_code() -> None:
+    src = SRC
+    samples = _run_samples()
     log = sarif_for_run(_meta(), iter(samples))
     _valid(log)
     run = log["runs"][0]
@@ -186,3 +201,82 @@ def test_virtual_paths_are_safe_uri_segments(name: str) -> None:
     uri = artifact["location"]["uri"]
     assert uri.startswith("generated/")
     assert " " not in uri and "/../" not in uri and ":" not in uri
+
+
+def _write(path: Path, samples: list[SampleResult]) -> Path:
+    with ResultsWriter(path) as writer:
+        for sample in samples:
+            writer.write(sample)
+    return path
+
+
+def _streamed_equals_in_memory(tmp_path: Path, meta: RunMeta, results: Path) -> dict[str, Any]:
+    out = write_sarif_run(tmp_path / "findings.sarif", meta, results)
+    text = out.read_text(encoding="utf-8")
+    assert text == json.dumps(sarif_for_run(meta, iter_results(results)), indent=2) + "\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    log = json.loads(text)
+    _valid(log)
+    return log
+
+
+def test_streamed_run_log_is_the_in_memory_log(tmp_path: Path) -> None:
+    samples = _run_samples()
+    # A repeated sample shares its artifacts; a finding pointing past the units is dropped;
+    # a parse error without a unit-level message falls back to the sample's detail.
+    samples += [
+        samples[0],
+        _sample(
+            case="stray",
+            units=(UnitRecord(path="a.py", source="x = 1\n"),),
+            findings=(FindingRecord.of(_finding("EXC002", 1), unit=3),),
+        ),
+        _sample(
+            case="detail",
+            status="parse-error",
+            detail="line 4, column 2: bad",
+            units=(UnitRecord(path="a.py", source="def (:\n"),),
+        ),
+        _sample(
+            case="ruff",
+            units=(UnitRecord(path="b.py", source="y\n"),),
+            findings=(FindingRecord.of(_finding("ruff:F821", 1, Severity.WARNING)),),
+        ),
+    ]
+    meta = _meta().model_copy(update={"git_commit": "abc123"})
+    log = _streamed_equals_in_memory(tmp_path, meta, _write(tmp_path / "results.jsonl", samples))
+    run = log["runs"][0]
+    uris = [a["location"]["uri"] for a in run["artifacts"]]
+    assert len(uris) == len(set(uris)) == 8
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == [
+        "EXC002",
+        PARSE_ERROR,
+        "ruff:F821",
+    ]
+    for result in run["results"]:
+        loc = result["locations"][0]["physicalLocation"]["artifactLocation"]
+        assert uris[loc["index"]] == loc["uri"]
+        assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+    detail = next(r for r in run["results"] if r["properties"]["case"] == "detail")
+    assert detail["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 4,
+        "startColumn": 2,
+    }
+    assert run["properties"]["gitCommit"] == "abc123"
+
+
+def test_streamed_run_log_without_results(tmp_path: Path) -> None:
+    empty = tmp_path / "results.jsonl"
+    empty.touch()
+    log = _streamed_equals_in_memory(tmp_path, _meta(), empty)
+    run = log["runs"][0]
+    assert run["results"] == [] and run["artifacts"] == []
+    assert run["invocations"] == [{"executionSuccessful": True}]
+
+
+def test_streamed_run_log_of_the_report_fixture(tmp_path: Path) -> None:
+    from tests.report_run import build_run
+
+    r = build_run(tmp_path / "run")
+    log = _streamed_equals_in_memory(tmp_path, r.meta, r.results_path)
+    assert {res["ruleId"] for res in log["runs"][0]["results"]} == {"EXC002"}

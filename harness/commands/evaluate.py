@@ -95,6 +95,11 @@ def _print_problems(outcome: EvalOutcome) -> None:
     help="table: rich tables; json: the run summary as JSON on stdout.",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Run only slice I of N (deterministic); combine the slices with `harness merge`.",
+)
 def command(
     templates: str | None,
     models: str | None,
@@ -111,6 +116,7 @@ def command(
     no_ruff: bool,
     fmt: str,
     progress: bool | None,
+    shard: str | None,
 ) -> None:
     """Run templates x cases x models x samples, check the code, score it and write reports.
 
@@ -119,6 +125,7 @@ def command(
     """
     from harness.config import load_config
     from harness.evaluate import EvalOptions, Selection, evaluate, resume_command
+    from harness.shard import Shard
 
     config = load_config(config_path)
     if resume and (templates or models or cases or samples or tags or run_id):
@@ -143,6 +150,7 @@ def command(
         out=out,
         ruff=not no_ruff,
         progress=progress,
+        shard=Shard.parse(shard) if shard else None,
     )
     extra: list[str] = []
     if config_path is not None:

@@ -247,6 +247,14 @@ def _kind(text: str) -> Kind:
     return "schema"  # pragma: no cover
 
 
+#: An instruction to use UUID ids ("Use UUID for all ids", "UUIDs as primary keys"); a field
+#: typed UUID in a case's field list is not one.
+UUID_INSTRUCTION = re.compile(
+    r"\buse\s+uuids?\b|\buuids?\s+(?:for|as)\s+(?:all\s+|every\s+)?(?:the\s+)?"
+    r"(?:ids|identifiers|primary\s+keys)"
+)
+
+
 def analyse(messages: Sequence[Mapping[str, Any]]) -> Ask:
     """Read a rendered prompt the way a simulated model does."""
     texts = [str(m.get("content") or "") for m in messages]
@@ -262,7 +270,7 @@ def analyse(messages: Sequence[Mapping[str, Any]]) -> Ask:
         kind=_kind(task),
         entity=entity if entity != "Item" else _entity(full),
         fields=_parse_fields(task),
-        uuid_ids="uuid" in low,
+        uuid_ids=bool(UUID_INSTRUCTION.search(low)),
         from_attributes="from_attributes" in low or "from attributes" in low,
         select_api=bool(re.search(r"\bselect\s*\(", low))
         or "2.0-style" in low

@@ -1,13 +1,13 @@
 """Report writers. `write_reports` writes every report file of a run directory.
 
-Each writer streams results.jsonl (`harness.record.iter_results`) itself; nothing holds all
-samples in memory.
+Each writer streams results.jsonl (`harness.record.iter_results`) itself, once or twice, and
+writes its file as it goes; nothing holds all samples in memory. Memory grows with templates,
+models, cases and rules, and with the HTML page's sample cap, never with the samples.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 from harness.record import RunMeta, iter_results
@@ -56,11 +56,9 @@ def write_reports(
         elif key == "junit":
             out[key] = write_junit(path, meta, summary, iter_results(results_path))
         elif key == "html":
-            out[key] = write_html(path, meta, summary, iter_results(results_path))
+            out[key] = write_html(path, meta, summary, results_path)
         elif key == "sarif" and _sarif_available():
-            from harness.report.sarif import sarif_for_run
+            from harness.report.sarif import write_sarif_run
 
-            doc = sarif_for_run(meta, iter_results(results_path))
-            path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-            out[key] = path
+            out[key] = write_sarif_run(path, meta, results_path)
     return out

@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness.record import RunMeta, SampleResult
+from harness.record import RunMeta, SampleResult, iter_results
 from harness.report.common import (
     fmt_ci,
     fmt_cost,
@@ -77,6 +78,55 @@ def _codes(r: SampleResult) -> list[str]:
     return sorted(found | {c for c in r.applicable if rule_violated(c, found)})
 
 
+def _prompt_key(prompt: Sequence[dict[str, str]]) -> str:
+    return hashlib.sha256(json.dumps(prompt, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _sample_data(r: SampleResult, failed: bool, prompt_key: str) -> dict[str, Any]:
+    """What the page's script needs of one sample (the caller adds its `id`)."""
+    return {
+        "template": r.template,
+        "model": r.model,
+        "case": r.case,
+        "sample": r.sample,
+        "status": r.status,
+        "score": r.score,
+        "failed": failed,
+        "simulated": r.simulated,
+        "findings": [
+            {
+                "code": f.code,
+                "name": f.name,
+                "message": f.message,
+                "line": f.line,
+                "col": f.col,
+                "end_line": f.end_line,
+                "unit": f.unit,
+                "severity": str(f.severity),
+            }
+            for f in r.findings
+        ],
+        "applicable": list(r.applicable),
+        "codes": _codes(r),
+        "units": [
+            {"path": u.path, "source": _clip(u.source), "parse_error": u.parse_error}
+            for u in r.units
+        ],
+        "reply": _clip(r.reply),
+        "prompt": prompt_key,
+        "error": r.error,
+        "detail": r.detail,
+        "cost": r.usage.cost,
+        "latency_ms": r.usage.latency_ms,
+        "tokens": [r.usage.prompt_tokens, r.usage.completion_tokens],
+        "cached": r.usage.cached,
+    }
+
+
+def _sort_key(r: SampleResult) -> tuple[str, str, str, int]:
+    return (r.template, r.model, r.case, r.sample)
+
+
 @dataclass(frozen=True, slots=True)
 class EmbeddedSamples:
     samples: list[dict[str, Any]]
@@ -84,11 +134,16 @@ class EmbeddedSamples:
     total: int
     failing: int
 
+    @property
+    def shown(self) -> int:
+        return len(self.samples)
+
 
 def collect_samples(
     results: Iterable[SampleResult], min_scores: dict[str, float], cap: int = MAX_SAMPLES
 ) -> EmbeddedSamples:
-    """Stream results and keep at most `cap` of them: failing ones first, then the rest."""
+    """Keep at most `cap` samples in memory, failing ones first, then the rest (in the order
+    read), sorted for the page. For small runs and tests: `write_html` streams instead."""
     failing: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     prompts: dict[str, list[dict[str, str]]] = {}
@@ -100,55 +155,59 @@ def collect_samples(
         bucket = failing if failed else others
         if len(bucket) >= cap:
             continue
-        pkey = hashlib.sha256(json.dumps(r.prompt, sort_keys=True).encode()).hexdigest()[:16]
+        pkey = _prompt_key(r.prompt)
         prompts.setdefault(pkey, [dict(m) for m in r.prompt])
-        bucket.append(
-            {
-                "template": r.template,
-                "model": r.model,
-                "case": r.case,
-                "sample": r.sample,
-                "status": r.status,
-                "score": r.score,
-                "failed": failed,
-                "simulated": r.simulated,
-                "findings": [
-                    {
-                        "code": f.code,
-                        "name": f.name,
-                        "message": f.message,
-                        "line": f.line,
-                        "col": f.col,
-                        "end_line": f.end_line,
-                        "unit": f.unit,
-                        "severity": str(f.severity),
-                    }
-                    for f in r.findings
-                ],
-                "applicable": list(r.applicable),
-                "codes": _codes(r),
-                "units": [
-                    {"path": u.path, "source": _clip(u.source), "parse_error": u.parse_error}
-                    for u in r.units
-                ],
-                "reply": _clip(r.reply),
-                "prompt": pkey,
-                "error": r.error,
-                "detail": r.detail,
-                "cost": r.usage.cost,
-                "latency_ms": r.usage.latency_ms,
-                "tokens": [r.usage.prompt_tokens, r.usage.completion_tokens],
-                "cached": r.usage.cached,
-            }
-        )
+        bucket.append(_sample_data(r, failed, pkey))
     chosen = failing + others[: max(0, cap - len(failing))]
     chosen.sort(key=lambda s: (s["template"], s["model"], s["case"], s["sample"]))
     for i, s in enumerate(chosen):
         s["id"] = i
     used = {s["prompt"] for s in chosen}
-    return EmbeddedSamples(
-        chosen, {k: v for k, v in prompts.items() if k in used}, total, n_failing
-    )
+    return EmbeddedSamples(chosen, {k: prompts[k] for k in sorted(used)}, total, n_failing)
+
+
+@dataclass(frozen=True, slots=True)
+class SamplePick:
+    """Which samples a page embeds: position in the results stream -> id on the page."""
+
+    ids: dict[int, int]
+    total: int
+    failing: int
+
+    @property
+    def shown(self) -> int:
+        return len(self.ids)
+
+
+def pick_samples(
+    results: Iterable[SampleResult], min_scores: dict[str, float], cap: int = MAX_SAMPLES
+) -> SamplePick:
+    """Choose the samples `collect_samples` would keep, holding only their sort keys.
+
+    At most `cap` entries are alive at any time: the first `cap` failing samples, and as many
+    others as still fit beside them (the failing count only grows, so the surplus is dropped).
+    """
+    # (sort key, 0 for failing / 1 for others, stream position): ties sort failing first
+    failing: list[tuple[tuple[str, str, str, int], int, int]] = []
+    others: list[tuple[tuple[str, str, str, int], int, int]] = []
+    names: dict[str, str] = {}  # one copy of each template / model / case name
+    total = n_failing = 0
+    for pos, r in enumerate(results):
+        total += 1
+        failed = sample_failed(r, min_scores)
+        n_failing += failed
+        if failed and len(failing) < cap:
+            failing.append((_interned(_sort_key(r), names), 0, pos))
+            del others[max(0, cap - len(failing)) :]
+        elif not failed and len(failing) + len(others) < cap:
+            others.append((_interned(_sort_key(r), names), 1, pos))
+    chosen = sorted(failing + others)
+    return SamplePick({pos: i for i, (_, _, pos) in enumerate(chosen)}, total, n_failing)
+
+
+def _interned(key: tuple[str, str, str, int], names: dict[str, str]) -> tuple[str, str, str, int]:
+    t, m, c, n = key
+    return (names.setdefault(t, t), names.setdefault(m, m), names.setdefault(c, c), n)
 
 
 # --------------------------------------------------------------------------- charts
@@ -292,25 +351,12 @@ def _rules_for(codes: Sequence[str]) -> dict[str, dict[str, str]]:
     return {c: {"name": rule_name(c), "docs": rule_docs(c)} for c in sorted(set(codes))}
 
 
-def render_html(
-    meta: RunMeta,
-    summary: RunSummary,
-    results: Iterable[SampleResult],
-    *,
-    max_samples: int = MAX_SAMPLES,
+_DATA_MARK = "\x00harness-report-data\x00"
+
+
+def _page(
+    meta: RunMeta, summary: RunSummary, embedded: EmbeddedSamples | SamplePick, data: str
 ) -> str:
-    embedded = collect_samples(results, dict(meta.min_scores), max_samples)
-    codes = {f["code"] for s in embedded.samples for f in s["findings"]} | set(summary.rules_seen)
-    data = {
-        "run_id": meta.run_id,
-        "templates": list(summary.templates),
-        "models": list(summary.ranking),
-        "simulated": summary.simulated,
-        "rules": _rules_for(sorted(codes)),
-        "prompts": embedded.prompts,
-        "samples": embedded.samples,
-        "total": embedded.total,
-    }
     script = _asset("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     counts = ", ".join(f"{v} {k}" for k, v in summary.status_counts.items() if v)
@@ -326,8 +372,8 @@ def render_html(
             histograms=histograms(summary),
             scatter=scatter(summary),
             embedded=embedded,
-            capped=embedded.total > len(embedded.samples),
-            data_json=json_for_script(data),
+            capped=embedded.total > embedded.shown,
+            data_json=data,
             css=_asset("report.css"),
             script=script,
             script_hash=f"sha256-{digest}",
@@ -346,13 +392,82 @@ def render_html(
     )
 
 
-def write_html(
-    path: Path,
+def _data_head(meta: RunMeta, summary: RunSummary, codes: set[str]) -> dict[str, Any]:
+    """The page data before `prompts` and `samples`, in the order the page writes it."""
+    return {
+        "run_id": meta.run_id,
+        "templates": list(summary.templates),
+        "models": list(summary.ranking),
+        "simulated": summary.simulated,
+        "rules": _rules_for(sorted(codes | set(summary.rules_seen))),
+    }
+
+
+def render_html(
     meta: RunMeta,
     summary: RunSummary,
     results: Iterable[SampleResult],
     *,
     max_samples: int = MAX_SAMPLES,
+) -> str:
+    """The page as one string, its samples collected in memory (small runs, tests).
+
+    `write_html` writes the same page from results.jsonl without holding the samples.
+    """
+    embedded = collect_samples(results, dict(meta.min_scores), max_samples)
+    codes = {f["code"] for s in embedded.samples for f in s["findings"]}
+    data = {
+        **_data_head(meta, summary, codes),
+        "prompts": embedded.prompts,
+        "samples": embedded.samples,
+        "total": embedded.total,
+    }
+    return _page(meta, summary, embedded, json_for_script(data))
+
+
+def write_html(
+    path: Path,
+    meta: RunMeta,
+    summary: RunSummary,
+    results_path: Path,
+    *,
+    max_samples: int = MAX_SAMPLES,
 ) -> Path:
-    path.write_text(render_html(meta, summary, results, max_samples=max_samples), "utf-8")
+    """Write report.html streaming results.jsonl twice: once to pick the embedded samples
+    (`pick_samples`), once to serialise just those, one at a time, to a spool file. Then the
+    page is written around the spooled samples, in page order."""
+    min_scores = dict(meta.min_scores)
+    pick = pick_samples(iter_results(results_path), min_scores, max_samples)
+    spans: list[tuple[int, int]] = [(0, 0)] * pick.shown
+    prompts: dict[str, list[dict[str, str]]] = {}
+    codes: set[str] = set()
+    tmp = path.with_name(path.name + ".tmp")
+    with tempfile.TemporaryFile() as spool:
+        for pos, r in enumerate(iter_results(results_path)):
+            sid = pick.ids.get(pos)
+            if sid is None:
+                continue
+            pkey = _prompt_key(r.prompt)
+            if pkey not in prompts:
+                prompts[pkey] = [dict(m) for m in r.prompt]
+            codes.update(f.code for f in r.findings)
+            sample = _sample_data(r, sample_failed(r, min_scores), pkey)
+            sample["id"] = sid
+            blob = json_for_script(sample).encode()
+            spans[sid] = (spool.tell(), len(blob))
+            spool.write(blob)
+        head, _, tail = _page(meta, summary, pick, _DATA_MARK).rpartition(_DATA_MARK)
+        data = json_for_script(_data_head(meta, summary, codes))
+        prompts_json = json_for_script({k: prompts[k] for k in sorted(prompts)})
+        with tmp.open("wb") as out:
+            out.write(head.encode())
+            out.write(f'{data[:-1]},"prompts":{prompts_json},"samples":['.encode())
+            for i, (offset, size) in enumerate(spans):
+                spool.seek(offset)
+                if i:
+                    out.write(b",")
+                out.write(spool.read(size))
+            out.write(f'],"total":{pick.total}}}'.encode())
+            out.write(tail.encode())
+    tmp.replace(path)
     return path

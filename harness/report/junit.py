@@ -56,9 +56,14 @@ def _sample_lines(r: SampleResult) -> list[str]:
     return lines
 
 
-def build_junit(
-    meta: RunMeta, summary: RunSummary, results: Iterable[SampleResult]
-) -> ET.ElementTree:
+def collect_cases(
+    meta: RunMeta, results: Iterable[SampleResult]
+) -> dict[tuple[str, str, str], _Case]:
+    """Stream results into one small summary per (template, model, case).
+
+    Memory grows with the number of cases, never with samples: each case keeps counters and
+    at most MAX_LINES_PER_CASE lines of failures and of provider errors.
+    """
     cases: dict[tuple[str, str, str], _Case] = {}
     for r in results:
         acc = cases.setdefault((r.template, r.model, r.case), _Case())
@@ -73,68 +78,129 @@ def build_junit(
             acc.failed += 1
             for line in _sample_lines(r):
                 acc.note(acc.lines, line)
+    return cases
 
-    root = ET.Element("testsuites", name=f"prompt-harness {meta.run_id}")
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
+
+_COUNTS = ("tests", "failures", "errors", "skipped", "time")
+
+
+def _counts(accs: Iterable[_Case]) -> dict[str, float]:
+    counts: dict[str, float] = dict.fromkeys(_COUNTS, 0)
+    for acc in accs:
+        counts["tests"] += 1
+        counts["time"] += acc.seconds
+        if acc.failed:
+            counts["failures"] += 1
+        elif acc.errors:
+            counts["errors"] += 1
+        elif acc.not_recorded == acc.n:
+            counts["skipped"] += 1
+    return counts
+
+
+def _count_attrs(counts: dict[str, float]) -> dict[str, str]:
+    return {k: f"{v:.3f}" if k == "time" else str(int(v)) for k, v in counts.items()}
+
+
+def _properties(
+    meta: RunMeta, summary: RunSummary, template: str, models: Iterable[str]
+) -> ET.Element:
+    props = ET.Element("properties")
+    ET.SubElement(props, "property", name="run_id", value=meta.run_id)
+    simulated = sorted({m for m in models if summary.simulated.get(m)})
+    if simulated:
+        ET.SubElement(props, "property", name="simulated_models", value=",".join(simulated))
+    floor = meta.min_scores.get(template)
+    if floor is not None:
+        ET.SubElement(props, "property", name="min_score", value=f"{floor:g}")
+    return props
+
+
+def _testcase(template: str, model: str, case: str, acc: _Case) -> ET.Element:
+    tc = ET.Element(
+        "testcase", classname=f"{template}.{model}", name=case, time=f"{acc.seconds:.3f}"
+    )
+    if acc.failed:
+        scored = acc.n - acc.errors - acc.not_recorded
+        el = ET.SubElement(
+            tc, "failure", message=f"{acc.failed} of {scored} samples failed", type="score"
+        )
+        text = acc.lines + ([f"provider errors: {acc.errors}"] if acc.errors else [])
+        el.text = xml_text("\n".join(text))
+    elif acc.errors:
+        el = ET.SubElement(
+            tc,
+            "error",
+            message=f"{acc.errors} of {acc.n} samples had provider errors",
+            type="provider-error",
+        )
+        el.text = xml_text("\n".join(acc.error_lines))
+    elif acc.not_recorded == acc.n:
+        ET.SubElement(tc, "skipped", message=f"no recorded response for {acc.n} samples (offline)")
+    return tc
+
+
+def _suites(
+    cases: dict[tuple[str, str, str], _Case],
+) -> list[tuple[str, list[tuple[str, str, str]]]]:
     templates = sorted({t for t, _, _ in cases})
-    for template in templates:
+    return [(t, sorted(k for k in cases if k[0] == t)) for t in templates]
+
+
+def build_junit(
+    meta: RunMeta, summary: RunSummary, results: Iterable[SampleResult]
+) -> ET.ElementTree:
+    """The whole junit.xml as one tree (small runs, tests); `write_junit` streams it."""
+    cases = collect_cases(meta, results)
+    root = ET.Element("testsuites", name=f"prompt-harness {meta.run_id}")
+    for template, keys in _suites(cases):
         suite = ET.SubElement(root, "testsuite", name=template)
-        keys = sorted(k for k in cases if k[0] == template)
-        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
-        props = ET.SubElement(suite, "properties")
-        ET.SubElement(props, "property", name="run_id", value=meta.run_id)
-        simulated = sorted({m for _, m, _ in keys if summary.simulated.get(m)})
-        if simulated:
-            ET.SubElement(props, "property", name="simulated_models", value=",".join(simulated))
-        floor = meta.min_scores.get(template)
-        if floor is not None:
-            ET.SubElement(props, "property", name="min_score", value=f"{floor:g}")
-        for _, model, case in keys:
-            acc = cases[(template, model, case)]
-            tc = ET.SubElement(
-                suite,
-                "testcase",
-                classname=f"{template}.{model}",
-                name=case,
-                time=f"{acc.seconds:.3f}",
-            )
-            counts["tests"] += 1
-            counts["time"] += acc.seconds
-            if acc.failed:
-                counts["failures"] += 1
-                scored = acc.n - acc.errors - acc.not_recorded
-                el = ET.SubElement(
-                    tc, "failure", message=f"{acc.failed} of {scored} samples failed", type="score"
-                )
-                text = acc.lines + ([f"provider errors: {acc.errors}"] if acc.errors else [])
-                el.text = xml_text("\n".join(text))
-            elif acc.errors:
-                counts["errors"] += 1
-                el = ET.SubElement(
-                    tc,
-                    "error",
-                    message=f"{acc.errors} of {acc.n} samples had provider errors",
-                    type="provider-error",
-                )
-                el.text = xml_text("\n".join(acc.error_lines))
-            elif acc.not_recorded == acc.n:
-                counts["skipped"] += 1
-                ET.SubElement(
-                    tc,
-                    "skipped",
-                    message=f"no recorded response for {acc.n} samples (offline)",
-                )
-        for key, value in counts.items():
-            suite.set(key, f"{value:.3f}" if key == "time" else str(value))
-            totals[key] += value
-    for key, value in totals.items():
-        root.set(key, f"{value:.3f}" if key == "time" else str(value))
+        suite.append(_properties(meta, summary, template, (m for _, m, _ in keys)))
+        for key in keys:
+            suite.append(_testcase(*key, cases[key]))
+        suite.attrib.update(_count_attrs(_counts(cases[k] for k in keys)))
+    root.attrib.update(_count_attrs(_counts(cases.values())))
     ET.indent(root)
     return ET.ElementTree(root)
+
+
+def _start_tag(tag: str, attrs: dict[str, str]) -> str:
+    """`<tag a="v">` escaped as ElementTree escapes it."""
+    return ET.tostring(ET.Element(tag, attrs), encoding="unicode").removesuffix(" />") + ">"
+
+
+def _element(el: ET.Element, level: int, tail: str) -> str:
+    ET.indent(el, level=level)
+    el.tail = tail
+    return ET.tostring(el, encoding="unicode")
 
 
 def write_junit(
     path: Path, meta: RunMeta, summary: RunSummary, results: Iterable[SampleResult]
 ) -> Path:
-    build_junit(meta, summary, results).write(path, encoding="utf-8", xml_declaration=True)
+    """Write junit.xml: `results` is read once into per-case summaries, then each testcase
+    is written as it is built (the same bytes as `build_junit(...).write(...)`)."""
+    cases = collect_cases(meta, results)
+    suites = _suites(cases)
+    root = {"name": f"prompt-harness {meta.run_id}", **_count_attrs(_counts(cases.values()))}
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write("<?xml version='1.0' encoding='utf-8'?>\n")
+        if not suites:
+            out.write(ET.tostring(ET.Element("testsuites", root), encoding="unicode"))
+        else:
+            out.write(_start_tag("testsuites", root) + "\n  ")
+            for i, (template, keys) in enumerate(suites):
+                counts = _count_attrs(_counts(cases[k] for k in keys))
+                out.write(_start_tag("testsuite", {"name": template, **counts}) + "\n    ")
+                props = _properties(meta, summary, template, (m for _, m, _ in keys))
+                out.write(_element(props, 2, "\n    " if keys else "\n  "))
+                for j, key in enumerate(keys):
+                    last = j == len(keys) - 1
+                    out.write(
+                        _element(_testcase(*key, cases[key]), 2, "\n  " if last else "\n    ")
+                    )
+                out.write("</testsuite>" + ("\n" if i == len(suites) - 1 else "\n  "))
+            out.write("</testsuites>")
+    tmp.replace(path)
     return path
