@@ -352,7 +352,7 @@ class _Acc:
             "cost": math.fsum(self.costs) if self.costs else None,
             "latency_p50": percentile(self.latencies, 50),
             "latency_p95": percentile(self.latencies, 95),
-            "scores": tuple(self.scores),
+            "scores": tuple(sorted(self.scores)),  # order-free: shards and resumes agree
         }
 
 

@@ -12,10 +12,19 @@ from pathlib import Path
 
 import pytest
 import xmlschema
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from harness.record import iter_results
+from harness.record import ResultsWriter, SampleResult, iter_results
 from harness.report import REPORT_FILES, write_reports
-from harness.report.html import json_for_script, render_html
+from harness.report.html import (
+    collect_samples,
+    json_for_script,
+    pick_samples,
+    render_html,
+    write_html,
+)
+from harness.report.junit import build_junit
 from harness.report.markdown import render_markdown
 from tests.report_run import BAD_LINE, PAYLOAD, Run, build_run
 
@@ -37,6 +46,7 @@ def test_write_reports_writes_every_file(run: tuple[Run, dict[str, Path]]) -> No
     for key, path in paths.items():
         assert path.name == REPORT_FILES[key]
         assert path.stat().st_size > 0
+    assert not [p.name for p in paths["json"].parent.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_sarif_written_when_the_sarif_writer_exists(run: tuple[Run, dict[str, Path]]) -> None:
@@ -156,6 +166,24 @@ def test_junit_content(run: tuple[Run, dict[str, Path]]) -> None:
     assert len(cases[("service-layer.careful", "basic")]) == 0  # passed: no child
 
 
+def test_junit_streamed_is_the_tree(run: tuple[Run, dict[str, Path]]) -> None:
+    r, paths = run
+    tree = io.BytesIO()
+    build_junit(r.meta, r.summary, iter_results(r.results_path)).write(
+        tree, encoding="utf-8", xml_declaration=True
+    )
+    assert paths["junit"].read_bytes() == tree.getvalue()
+
+
+def test_junit_of_an_empty_run(tmp_path: Path) -> None:
+    r = build_run(tmp_path / "base")
+    empty = tmp_path / "results.jsonl"
+    empty.touch()
+    paths = write_reports(tmp_path / "out", r.meta, r.summary, empty, formats=("junit",))
+    xmlschema.XMLSchema(str(XSD)).validate(str(paths["junit"]))
+    assert ET.parse(paths["junit"]).getroot().get("tests") == "0"
+
+
 # --------------------------------------------------------------------------- html
 
 
@@ -241,6 +269,70 @@ def test_html_caps_samples_failing_first(run: tuple[Run, dict[str, Path]]) -> No
     html = render_html(r.meta, r.summary, iter_results(r.results_path), max_samples=8)
     data = _data(html)
     assert sum(s["failed"] for s in data["samples"]) == 6 and len(data["samples"]) == 8
+
+
+@pytest.mark.parametrize("cap", [0, 1, 5, 8, 100])
+def test_html_streamed_is_the_in_memory_page(
+    run: tuple[Run, dict[str, Path]], tmp_path: Path, cap: int
+) -> None:
+    r, paths = run
+    streamed = write_html(
+        tmp_path / "report.html", r.meta, r.summary, r.results_path, max_samples=cap
+    )
+    page = render_html(r.meta, r.summary, iter_results(r.results_path), max_samples=cap)
+    assert streamed.read_text(encoding="utf-8") == page
+    if cap == 100:
+        assert paths["html"].read_text(encoding="utf-8") == page
+    assert len(_data(page)["samples"]) == min(cap, r.summary.n)
+
+
+def _tiny(i: int, failed: bool, case: str) -> SampleResult:
+    return SampleResult(
+        template="t",
+        template_hash="h",
+        case=case,
+        model="m",
+        model_string="x/m",
+        sample=i,
+        key=str(i),
+        status="scored",
+        score=0.0 if failed else 100.0,
+        passed=not failed,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.booleans(), st.sampled_from(["a", "b", "c"])), max_size=30),
+    cap=st.integers(min_value=0, max_value=12),
+)
+def test_pick_samples_chooses_what_collect_samples_keeps(
+    rows: list[tuple[bool, str]], cap: int
+) -> None:
+    results = [_tiny(i % 7, failed, case) for i, (failed, case) in enumerate(rows)]
+    kept = collect_samples(results, {"t": 80.0}, cap)
+    pick = pick_samples(results, {"t": 80.0}, cap)
+    assert (pick.total, pick.failing, pick.shown) == (kept.total, kept.failing, kept.shown)
+    by_id = sorted(pick.ids.items(), key=lambda item: item[1])
+    assert [i for _, i in by_id] == list(range(pick.shown))
+    picked = [results[pos] for pos, _ in by_id]
+    assert [(s.case, s.sample, not s.passed) for s in picked] == [
+        (s["case"], s["sample"], s["failed"]) for s in kept.samples
+    ]
+
+
+def test_html_streamed_caps_failing_first_in_page_order(tmp_path: Path) -> None:
+    r = build_run(tmp_path / "base")
+    path = tmp_path / "results.jsonl"
+    with ResultsWriter(path) as writer:
+        for i in range(40):
+            writer.write(_tiny(i, i % 3 == 0, "abc"[i % 3]))
+    page = write_html(tmp_path / "report.html", r.meta, r.summary, path, max_samples=10)
+    data = _data(page.read_text(encoding="utf-8"))
+    assert len(data["samples"]) == 10 and data["total"] == 40
+    assert sum(s["failed"] for s in data["samples"]) == 10  # 14 failing: the cap is all failing
+    keys = [(s["template"], s["model"], s["case"], s["sample"]) for s in data["samples"]]
+    assert keys == sorted(keys)
 
 
 def test_json_for_script() -> None:

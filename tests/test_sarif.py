@@ -247,7 +247,7 @@ def test_streamed_run_log_is_the_in_memory_log(tmp_path: Path) -> None:
     log = _streamed_equals_in_memory(tmp_path, meta, _write(tmp_path / "results.jsonl", samples))
     run = log["runs"][0]
     uris = [a["location"]["uri"] for a in run["artifacts"]]
-    assert len(uris) == len(set(uris)) == 8
+    assert len(uris) == len(set(uris)) == 7
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == [
         "EXC002",
         PARSE_ERROR,
