@@ -68,19 +68,21 @@ def child(variant: str, api_base: str, calls: int, concurrency: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if variant == "bare":
 
-            async def run_bare() -> tuple[float, int]:
+            async def run_bare() -> tuple[float, int, float]:
                 await warm_up(api_base)
+                cpu0 = _cpu()
                 start = time.perf_counter()
                 ok = await bare(api_base, calls, concurrency)
-                return time.perf_counter() - start, ok
+                return time.perf_counter() - start, ok, cpu0
 
-            wall, ok = asyncio.run(run_bare())
-            print(json.dumps({"wall": wall, "run": wall, "ok": ok}))
+            wall, ok, cpu0 = asyncio.run(run_bare())
+            print(json.dumps({"wall": wall, "run": wall, "ok": ok, **_usage(cpu0)}))
             return
         from harness.config import load_config
         from harness.evaluate import EvalOptions, evaluate
 
         asyncio.run(warm_up(api_base))
+        cpu0 = _cpu()
         config = load_config(write_project(Path(tmp), api_base, calls, concurrency))
         marks: dict[str, float] = {}
 
@@ -93,7 +95,25 @@ def child(variant: str, api_base: str, calls: int, concurrency: int) -> None:
         results = outcome.run_dir / "results.jsonl"
         run = results.stat().st_mtime - marks["start"]  # first request to last result
         scored = outcome.summary.status_counts.get("scored", 0) if outcome.summary else 0
-        print(json.dumps({"wall": wall, "run": run, "ok": scored}))
+        print(json.dumps({"wall": wall, "run": run, "ok": scored, **_usage(cpu0)}))
+
+
+def _cpu() -> float:
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+def _usage(cpu0: float) -> dict[str, float]:
+    """CPU seconds of this process since `cpu0`, of its finished children (the check worker
+    and its ruff runs), and peak RSS in MB of this process and of its largest child."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "cpu": me.ru_utime + me.ru_stime - cpu0,
+        "cpu_children": kids.ru_utime + kids.ru_stime,
+        "rss_mb": me.ru_maxrss / 1024,
+        "rss_children_mb": kids.ru_maxrss / 1024,
+    }
 
 
 def run_child(variant: str, api_base: str, calls: int, concurrency: int) -> dict[str, float]:
@@ -121,27 +141,42 @@ def overhead(calls: int, concurrency: int, rounds: int, latency: float) -> None:
         assert server.stdout is not None
         port = int(server.stdout.readline().split()[1])
         api_base = f"http://127.0.0.1:{port}/v1"
-        walls: dict[str, list[float]] = {"bare": [], "evaluate": []}
-        runs: dict[str, list[float]] = {"bare": [], "evaluate": []}
+        keys = ("wall", "run", "cpu", "cpu_children", "rss_mb", "rss_children_mb")
+        got: dict[str, dict[str, list[float]]] = {
+            v: {k: [] for k in keys} for v in ("bare", "evaluate")
+        }
         for rnd in range(rounds):
             order = ("bare", "evaluate") if rnd % 2 == 0 else ("evaluate", "bare")
             for variant in order:
                 r = run_child(variant, api_base, calls, concurrency)
-                walls[variant].append(r["wall"])
-                runs[variant].append(r["run"])
+                for k in keys:
+                    got[variant][k].append(r[k])
         floor = calls * latency / concurrency
+
+        def med(variant: str, key: str) -> float:
+            return statistics.median(got[variant][key])
+
         print(f"(a) {calls} requests @ concurrency {concurrency}, latency {latency * 1000:.0f} ms,")
         print(f"    {rounds} rounds, medians (floor {floor:.2f} s)")
-        print(f"    {'variant':<10} {'run s':>7} {'end-to-end s':>13}")
-        for name in ("bare", "evaluate"):
-            print(
-                f"    {name:<10} {statistics.median(runs[name]):>7.2f}"
-                f" {statistics.median(walls[name]):>13.2f}"
-            )
-        b = statistics.median(walls["bare"])
         print(
-            f"    ratio evaluate/bare: run {statistics.median(runs['evaluate']) / b:.3f},"
-            f" end to end {statistics.median(walls['evaluate']) / b:.3f}  (target <= 1.05)"
+            f"    {'variant':<10} {'run s':>7} {'end-to-end s':>13} {'min e2e s':>10}"
+            f" {'CPU s':>7} {'worker CPU s':>13} {'peak RSS MB':>12}"
+        )
+        for name in ("bare", "evaluate"):
+            rss = max(got[name]["rss_mb"])
+            worker_rss = max(got[name]["rss_children_mb"]) if name == "evaluate" else 0.0
+            print(
+                f"    {name:<10} {med(name, 'run'):>7.2f} {med(name, 'wall'):>13.2f}"
+                f" {min(got[name]['wall']):>10.2f} {med(name, 'cpu'):>7.2f}"
+                f" {med(name, 'cpu_children') if name == 'evaluate' else 0.0:>13.2f}"
+                f" {rss:>7.0f}" + (f" +{worker_rss:.0f}" if worker_rss else "")
+            )
+        b = med("bare", "wall")
+        print(
+            f"    ratio evaluate/bare: run {med('evaluate', 'run') / b:.3f},"
+            f" end to end {med('evaluate', 'wall') / b:.3f},"
+            f" main-process CPU {med('evaluate', 'cpu') / med('bare', 'cpu'):.3f}"
+            f"  (target <= 1.05)   bare/floor: {b / floor:.2f}"
         )
     finally:
         server.terminate()

@@ -183,7 +183,9 @@ def _meta():  # type: ignore[no-untyped-def]
         started_at="2025-01-01T00:00:00Z",
         templates={t: f"hash-{t}" for t in TEMPLATES},
         min_scores=dict.fromkeys(TEMPLATES, 80.0),
-        models=tuple(ModelInfo(alias=m, model=f"sim/{m}", simulated=m == "careful") for m in MODELS),
+        models=tuple(
+            ModelInfo(alias=m, model=f"sim/{m}", simulated=m == "careful") for m in MODELS
+        ),
     )
 
 
@@ -218,11 +220,13 @@ def main() -> None:
         t0 = time.perf_counter()
         n = synthesize(run_dir / "results.jsonl", args.samples)
         size = (run_dir / "results.jsonl").stat().st_size / 1e6
-        print(f"{n} samples, results.jsonl {size:.0f} MB (made in {time.perf_counter() - t0:.0f} s)")
+        made = time.perf_counter() - t0
+        print(f"{n} samples, results.jsonl {size:.0f} MB (made in {made:.0f} s)")
         bare_cmd = [
             "-c",
             "import resource, json, harness.report; "
-            "print(json.dumps({'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))",
+            "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
+            "print(json.dumps({'peak_mb': peak}))",
         ]
         me = [str(Path(__file__).resolve()), "--run-dir", str(run_dir), "--child"]
         rows: dict[str, list[dict[str, float]]] = {"import": [], "aggregate": []}
@@ -251,7 +255,7 @@ def main() -> None:
             worst = max(worst, peak - base)
             print(f"  {w:<10} {peak:>12.0f} {peak - base:>13.0f} {med(w, 's'):>9.1f}")
         verdict = "ok" if worst < TARGET_MB else "OVER"
-        print(f"  worst writer over baseline: {worst:.0f} MB (target < {TARGET_MB:.0f} MB) {verdict}")
+        print(f"  worst writer over baseline: {worst:.0f} MB (target < {TARGET_MB:.0f}) {verdict}")
 
 
 if __name__ == "__main__":

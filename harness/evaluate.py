@@ -10,6 +10,7 @@ Identical replies to the same template are checked once. Every SampleResult is a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import multiprocessing
 import os
@@ -59,6 +60,7 @@ BATCH_WAIT = 0.5  # seconds
 MEMO_SIZE = 4096
 QUEUE_SIZE = 2048
 POOL_THRESHOLD = 256  # below this many requests, check in a thread (no process start-up)
+WORKER_NICE = 5  # the check worker yields the CPU to the process making the calls
 SIM_SAMPLE_PARAM = "sim_sample"
 SIM_VERSION_PARAM = "sim_version"
 _SIM_VERSION: list[str] = []
@@ -236,12 +238,13 @@ def plan_cells(
     models: Sequence[ModelConfig],
     sel: Selection,
     offline_models: frozenset[str],
+    hashes: dict[str, str] | None = None,
 ) -> list[_Cell]:
     from harness.templates.render import render
 
     cells: list[_Cell] = []
     for spec in specs:
-        digest = spec.content_hash()
+        digest = hashes[spec.id] if hashes is not None else spec.content_hash()
         role = Role(spec.expect.role) if spec.expect.role else Role.OTHER
         for case in spec.cases:
             if sel.cases and case.name not in sel.cases:
@@ -306,6 +309,11 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(settings: Any, ruff_select: tuple[str, ...] | None) -> None:
     from harness.code.engine import RuleSet
+
+    # Checking is throughput work; the event loop making the calls is latency work. On a
+    # small machine let the loop have the CPU first (ruff, started from here, inherits this).
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(WORKER_NICE)
 
     _WORKER["ruleset"] = RuleSet.build(settings=settings)
     _WORKER["ruff"] = ruff_select
@@ -388,7 +396,13 @@ def check_batch(
 class _Pending:
     request: Request
     response: Response
-    memo: tuple[str, str, str | None]
+    memo: tuple[str, str, str | None] = ("", "", None)  # set by the checker thread
+
+    def set_memo(self) -> None:
+        text = self.response.text or ""
+        digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
+        cell = self.request.tag.cell  # type: ignore[attr-defined]
+        self.memo = (cell.template_hash, digest, self.response.finish_reason)
 
 
 class Checker:
@@ -434,12 +448,7 @@ class Checker:
     def submit(self, request: Request, response: Response) -> None:
         if self._error is not None:
             raise self._error
-        tag: _Tag = request.tag  # type: ignore[assignment]
-        text = response.text or ""
-        digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
-        self._queue.put(
-            _Pending(request, response, (tag.cell.template_hash, digest, response.finish_reason))
-        )
+        self._queue.put(_Pending(request, response))  # hashed in the thread, off the loop
 
     def close(self) -> None:
         self._queue.put(None)
@@ -476,6 +485,7 @@ class Checker:
                     if item is None:
                         done = True
                         break
+                    item.set_memo()
                     hit = self._memo.get(item.memo)
                     if hit is not None:
                         self._memo.move_to_end(item.memo)
@@ -751,10 +761,11 @@ async def evaluate_async(
             )
 
     specs = select_templates(config, sel)
+    hashes = {s.id: s.content_hash() for s in specs}  # once: a big template costs to hash
     if resume_meta is not None:
         for spec in specs:
             old = resume_meta.templates.get(spec.id)
-            if old is not None and old != spec.content_hash():
+            if old is not None and old != hashes[spec.id]:
                 raise ConfigError(
                     f"template {spec.id!r} changed since run {run_id} started",
                     path=spec.path,
@@ -771,7 +782,7 @@ async def evaluate_async(
     offline_models = frozenset(
         m.alias for m in models if not m.simulated and (options.offline or not _has_key(m))
     )
-    cells = plan_cells(config, specs, models, sel, offline_models)
+    cells = plan_cells(config, specs, models, sel, offline_models, hashes)
     planned = sum(
         1
         for c in cells
@@ -790,7 +801,7 @@ async def evaluate_async(
         harness_version=__version__,
         git_commit=git_commit(config.path(config.templates_dir)),
         started_at=resume_meta.started_at if resume_meta else datetime.now(UTC).isoformat(),
-        templates={s.id: s.content_hash() for s in specs},
+        templates=dict(hashes),
         min_scores={s.id: s.min_score for s in specs},
         models=tuple(
             ModelInfo(alias=m.alias, model=m.model, simulated=m.simulated) for m in models

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -269,7 +270,7 @@ class ModelAggregate(Stats):
 
 
 class _Acc:
-    """Counters for one group of samples; memory grows with cases and scores, not samples."""
+    """Counters for one group of samples; per sample only three doubles (score, cost, latency)."""
 
     __slots__ = (
         "completion_tokens",
@@ -288,15 +289,15 @@ class _Acc:
     def __init__(self) -> None:
         self.n = 0
         self.status: dict[str, int] = dict.fromkeys(STATUSES, 0)
-        self.scores: list[float] = []
+        self.scores = array("d")  # plain doubles: 8 bytes a sample, no float objects
         self.passes = 0
         self.rule_violations: dict[str, int] = {}
         self.rule_applicable: dict[str, int] = {}
         self.per_case: dict[tuple[str, str], list[int]] = {}  # (template, case) -> [n, c]
         self.prompt_tokens = 0
         self.completion_tokens = 0
-        self.costs: list[float] = []  # fsum'd: merged shards aggregate to the same value
-        self.latencies: list[float] = []
+        self.costs = array("d")  # fsum'd: merged shards aggregate to the same value
+        self.latencies = array("d")
 
     def add(self, r: SampleResult, passed: bool) -> None:
         self.n += 1

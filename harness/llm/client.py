@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import email.utils
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -20,7 +21,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -47,6 +48,7 @@ NOT_RECORDED = "not-recorded"  # offline and the store has no answer
 KEY_HEADER = "X-Harness-Key"
 INTERRUPT_GRACE = 5.0
 MAX_PAUSE = 300.0
+FEED_CHUNK = 64  # requests looked up in the store per query
 
 
 def request_key(
@@ -390,20 +392,18 @@ class Runner:
                 await asyncio.gather(*workers, return_exceptions=True)
 
     async def _feed(self, requests: Iterable[Request], workers: list[asyncio.Task[None]]) -> None:
-        store_get = None if self.no_cache else self.store.get
+        get_many = None if self.no_cache else self.store.get_many
         since_yield = 0
-        for req in requests:
+        for req, hit in self._with_hits(requests, get_many):
             if self._stopping:
                 return
-            if store_get is not None:
-                hit = store_get(req.key)
-                if hit is not None:
-                    self._deliver(req, hit)
-                    since_yield += 1
-                    if since_yield >= 64:  # let lanes and progress run during long hit streaks
-                        since_yield = 0
-                        await asyncio.sleep(0)
-                    continue
+            if hit is not None:
+                self._deliver(req, hit)
+                since_yield += 1
+                if since_yield >= 64:  # let lanes and progress run during long hit streaks
+                    since_yield = 0
+                    await asyncio.sleep(0)
+                continue
             alias = req.model.alias
             lane = self._lanes.get(alias)
             if lane is None:
@@ -426,6 +426,18 @@ class Runner:
                 continue
             self._inflight[req.key] = []
             await lane.queue.put(req)
+
+    @staticmethod
+    def _with_hits(
+        requests: Iterable[Request],
+        get_many: Callable[[Sequence[str]], Mapping[str, Response]] | None,
+    ) -> Iterator[tuple[Request, Response | None]]:
+        """Each request with its stored answer, looked up FEED_CHUNK keys per query."""
+        it = iter(requests)
+        while chunk := list(itertools.islice(it, FEED_CHUNK)):
+            hits = get_many([r.key for r in chunk]) if get_many is not None else {}
+            for req in chunk:
+                yield req, hits.get(req.key)
 
     def _open_lane(self, model: ModelConfig, workers: list[asyncio.Task[None]]) -> _Lane:
         limits = self.config.limits
@@ -640,6 +652,17 @@ class Runner:
 
 
 def _as_cached(resp: Response) -> Response:
-    from dataclasses import replace
-
-    return replace(resp, cached=True)
+    r = resp
+    return Response(
+        r.key,
+        r.text,
+        r.finish_reason,
+        r.prompt_tokens,
+        r.completion_tokens,
+        r.cost,
+        r.latency_ms,
+        r.provider_model,
+        True,
+        r.error,
+        r.error_kind,
+    )

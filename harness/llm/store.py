@@ -164,6 +164,30 @@ class Store:
             error_kind=None,
         )
 
+    def get_many(self, keys: Sequence[str]) -> dict[str, Response]:
+        """The stored successful responses among `keys` (cached=True), in one query."""
+        found: dict[str, Response] = {}
+        rest: list[str] = []
+        for key in keys:
+            pending = self._pending.get(key)
+            if pending is not None:
+                found[key] = pending
+            else:
+                rest.append(key)
+        if rest:
+            from harness.llm.client import Response
+
+            marks = ",".join("?" * len(rest))
+            sql = (
+                "SELECT key, text, finish_reason, prompt_tokens, completion_tokens, cost,"
+                f" latency_ms, provider_model FROM responses WHERE key IN ({marks})"
+            )
+            for r in self._conn().execute(sql, rest):
+                found[r[0]] = Response(
+                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], True, None, None
+                )
+        return found
+
     def __contains__(self, key: str) -> bool:
         return self.get(key) is not None
 
@@ -218,24 +242,10 @@ class Store:
         """Keep a successful response. Returns at once; committed within milliseconds."""
         if not response.ok or response.text is None:
             raise ValueError("only successful responses are stored")
-        row = (
-            key,
-            request.model.model,
-            _dumps(list(request.messages)),
-            _dumps(dict(request.params)),
-            request.sample,
-            response.text,
-            response.finish_reason,
-            response.prompt_tokens,
-            response.completion_tokens,
-            response.cost,
-            response.latency_ms,
-            response.provider_model,
-            time.time(),
-        )
         with self._lock:
             self._pending[key] = _as_cached(response)
-        self._submit(("put", row))
+        # The row (JSON of messages and params) is built by the writer thread, off the loop.
+        self._submit(("put", (key, response, request, time.time())))
 
     def put_error(self, key: str, model: str, error_kind: str | None, error: str | None) -> None:
         """Remember the last error of `key` (not an answer: a re-run calls again)."""
@@ -279,7 +289,16 @@ class Store:
         conn.close()
 
     def _commit(self, conn: sqlite3.Connection, ops: list[tuple[str, _Row]]) -> None:
-        puts = [row for kind, row in ops if kind == "put"]
+        puts: list[_Row] = []
+        for kind, op in ops:
+            if kind != "put":
+                continue
+            try:
+                puts.append(_put_row(*op))
+            except (TypeError, ValueError) as exc:  # params that are not JSON
+                self._write_error = exc
+                with self._lock:
+                    self._pending.pop(op[0], None)
         errors = [row for kind, row in ops if kind == "error"]
         try:
             with conn:
@@ -441,7 +460,25 @@ class Store:
         return added, len(rows) - added
 
 
-def _as_cached(response: Response) -> Response:
-    from dataclasses import replace
+def _put_row(key: str, response: Response, request: Request, at: float) -> _Row:
+    return (
+        key,
+        request.model.model,
+        _dumps(list(request.messages)),
+        _dumps(dict(request.params)),
+        request.sample,
+        response.text,
+        response.finish_reason,
+        response.prompt_tokens,
+        response.completion_tokens,
+        response.cost,
+        response.latency_ms,
+        response.provider_model,
+        at,
+    )
 
-    return replace(response, cached=True)
+
+def _as_cached(response: Response) -> Response:
+    from harness.llm.client import _as_cached as as_cached
+
+    return as_cached(response)

@@ -75,8 +75,25 @@ def parse_source(source: str) -> nodes.Template:
 
 
 @lru_cache(maxsize=512)
-def _compile(spec_hash: str, field: str, source: str) -> jinja2.Template:
+def _compile(field: str, source: str) -> jinja2.Template:
+    # The compiled template depends on its source only; errors are not cached.
     return ENV.from_string(source)
+
+
+_PARAMS_CACHE_SIZE = 256
+_params_cache: dict[int, tuple[TemplateSpec, dict[str, Any]]] = {}
+
+
+def _spec_params(spec: TemplateSpec) -> dict[str, Any]:
+    """spec.params dumped (None dropped), once per spec object (specs are frozen)."""
+    hit = _params_cache.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    params = spec.params.model_dump(mode="json", exclude_none=True)
+    if len(_params_cache) >= _PARAMS_CACHE_SIZE:
+        _params_cache.pop(next(iter(_params_cache)))
+    _params_cache[id(spec)] = (spec, params)
+    return params
 
 
 def _template_line(tb: TracebackType | None) -> int | None:
@@ -111,9 +128,10 @@ def case_vars(spec: TemplateSpec, case: Case) -> dict[str, Any]:
 def render_field(
     spec: TemplateSpec, field: str, source: str, variables: dict[str, Any], *, spec_hash: str = ""
 ) -> str:
-    """Render one template field. Raises RenderError with the file line of the problem."""
+    """Render one template field. Raises RenderError with the file line of the problem.
+    (`spec_hash` is accepted for compatibility; compiled templates are cached by source.)"""
     try:
-        template = _compile(spec_hash, field, source)
+        template = _compile(field, source)
     except TemplateAssertionError as exc:  # unknown filter or test
         raise _error(spec, field, exc.message or "invalid template", exc.lineno) from None
     except TemplateSyntaxError as exc:
@@ -152,14 +170,11 @@ def prompt_hash(messages: tuple[Message, ...], params: dict[str, Any]) -> str:
 def render(spec: TemplateSpec, case: Case) -> RenderedPrompt:
     """Render `case` of `spec` to messages (system if present, then user). Raises RenderError."""
     variables = case_vars(spec, case)
-    spec_hash = spec.content_hash()
     messages: list[Message] = []
     for field, role in PROMPT_FIELDS:
         source = getattr(spec, field)
         if source is None:
             continue
-        messages.append(
-            Message(role, render_field(spec, field, source, variables, spec_hash=spec_hash))
-        )
-    params = spec.params.model_dump(mode="json", exclude_none=True)
+        messages.append(Message(role, render_field(spec, field, source, variables)))
+    params = dict(_spec_params(spec))
     return RenderedPrompt(tuple(messages), params, prompt_hash(tuple(messages), params))
