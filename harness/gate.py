@@ -15,12 +15,12 @@ from harness.config import HarnessConfig
 from harness.errors import ConfigError
 from harness.golden import CellBaseline, TemplateBaseline, read_baselines
 from harness.record import SampleResult, iter_results
-from harness.regress import CellVerdict, Change, GateResult, Kind, compare
+from harness.regress import Change, GateResult, Kind, compare
 from harness.scoring import RunSummary
 
 
 @dataclass(frozen=True, slots=True)
-class Example:
+class RegressionExample:
     """One finding that illustrates a regression."""
 
     template: str
@@ -38,7 +38,7 @@ class Example:
 class CheckOutcome:
     gate: GateResult
     run_dir: Path
-    examples: dict[tuple[str, str, str], Example]
+    examples: dict[tuple[str, str, str], RegressionExample]
     evaluate_exit: int
 
 
@@ -67,10 +67,10 @@ def _excerpt(
 
 def find_examples(
     results: Path, regressions: Sequence[Change]
-) -> dict[tuple[str, str, str], Example]:
+) -> dict[tuple[str, str, str], RegressionExample]:
     """First sample showing each regressed rule (or, for pass rate, any failing finding)."""
     wanted = {(c.template, c.model, c.metric) for c in regressions}
-    found: dict[tuple[str, str, str], Example] = {}
+    found: dict[tuple[str, str, str], RegressionExample] = {}
     if not wanted or not results.exists():
         return found
     for r in iter_results(results):
@@ -81,7 +81,7 @@ def find_examples(
                     if metric == "pass-rate" and r.passed:
                         continue
                     path = r.units[f.unit].path if f.unit < len(r.units) else "generated.py"
-                    found[key] = Example(
+                    found[key] = RegressionExample(
                         r.template,
                         r.model,
                         r.case,
@@ -260,9 +260,3 @@ def render_text(outcome: CheckOutcome) -> str:
         "request(s)"
     )
     return "\n".join(out) + "\n"
-
-
-def cell_table(verdicts: Sequence[CellVerdict]) -> str:
-    return "\n".join(
-        f"{v.template}/{v.model}: {v.status}, {len(v.regressions)} regression(s)" for v in verdicts
-    )
