@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import multiprocessing
 import os
 import queue
 import secrets
+import shlex
 import subprocess
 import sys
 import threading
@@ -33,11 +35,12 @@ from harness import __version__
 from harness.code.unit import Role
 from harness.config import HarnessConfig, ModelConfig
 from harness.errors import ConfigError, TemplateError
+from harness.llm.client import BUDGET
 from harness.record import (
+    SCHEMA_VERSION,
     UNSCORED,
     FindingRecord,
     ModelInfo,
-    ResultsWriter,
     RunMeta,
     SampleResult,
     UnitRecord,
@@ -57,7 +60,7 @@ if TYPE_CHECKING:
 
 BATCH_SIZE = 64
 BATCH_WAIT = 0.5  # seconds
-MEMO_SIZE = 4096
+MEMO_SIZE = 512  # compact entries (status + JSON fragment): a few MB at most
 QUEUE_SIZE = 2048
 POOL_THRESHOLD = 256  # below this many requests, check in a thread (no process start-up)
 WORKER_NICE = 5  # the check worker yields the CPU to the process making the calls
@@ -128,6 +131,7 @@ class EvalOutcome:
     failed_models: tuple[str, ...]  # models for which no sample got a result
     interrupted: bool
     stats: RunStats | None
+    budget_skipped: int = 0  # samples not called because max_cost was reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +147,7 @@ class _Cell:
     params: dict[str, Any]
     samples: int
     offline: bool  # answer from the store only
+    head: str  # the cell's SampleResult fields as JSON object members (no braces)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +257,17 @@ def plan_cells(
             rendered = render(spec, case)
             prompt = tuple(m.as_dict() for m in rendered.messages)
             for model in models:
+                head = _dumps(
+                    {
+                        "template": spec.id,
+                        "template_hash": digest,
+                        "case": case.name,
+                        "model": model.alias,
+                        "model_string": model.model,
+                        "simulated": model.simulated,
+                        "prompt": prompt,
+                    }
+                )[1:-1]
                 cells.append(
                     _Cell(
                         spec=spec,
@@ -263,6 +279,7 @@ def plan_cells(
                         params=dict(rendered.params),
                         samples=_samples(sel, spec, model, config),
                         offline=model.alias in offline_models,
+                        head=head,
                     )
                 )
     return cells
@@ -303,11 +320,50 @@ class Checked:
     units: tuple[UnitRecord, ...]
     detail: str | None
 
+    def fragment(self) -> str:
+        """The checked fields of a SampleResult as JSON object members (no braces)."""
+        doc = {
+            "status": self.status,
+            "score": self.score,
+            "passed": self.passed,
+            "applicable": self.applicable,
+            "weights": self.weights,
+            "findings": [f.model_dump(mode="json") for f in self.findings],
+            "units": [u.model_dump(mode="json") for u in self.units],
+            "detail": self.detail,
+        }
+        return _dumps(doc)[1:-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the main process keeps of a check: the status (for the tally) and the checked
+    fields, already serialised (`Checked.fragment`), so a result line is string joining."""
+
+    status: str
+    fragment: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """What every reply to one template is checked against (sent to the worker once)."""
+
+    role: Role
+    expect: Expect
+    min_score: float
+    path: str
+
+
+# (reply, finish_reason, template id): all a worker needs per reply, cheap to pickle.
+_Job = tuple[str, str | None, str]
 
 _WORKER: dict[str, Any] = {}
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
 
 
-def _init_worker(settings: Any, ruff_select: tuple[str, ...] | None) -> None:
+def _init_worker(
+    settings: Any, ruff_select: tuple[str, ...] | None, specs: dict[str, JobSpec]
+) -> None:
     from harness.code.engine import RuleSet
 
     # Checking is throughput work; the event loop making the calls is latency work. On a
@@ -317,10 +373,26 @@ def _init_worker(settings: Any, ruff_select: tuple[str, ...] | None) -> None:
 
     _WORKER["ruleset"] = RuleSet.build(settings=settings)
     _WORKER["ruff"] = ruff_select
+    _WORKER["specs"] = specs
 
 
-def _check_in_worker(jobs: Sequence[CheckJob]) -> list[Checked]:
-    return check_batch(jobs, _WORKER["ruleset"], _WORKER["ruff"])
+def _check_in_worker(jobs: Sequence[_Job]) -> list[tuple[str, str]]:
+    return check_verdicts(jobs, _WORKER["specs"], _WORKER["ruleset"], _WORKER["ruff"])
+
+
+def check_verdicts(
+    jobs: Sequence[_Job],
+    specs: dict[str, JobSpec],
+    ruleset: RuleSet,
+    ruff_select: Sequence[str] | None,
+) -> list[tuple[str, str]]:
+    """`check_batch` for compact jobs; each result as (status, JSON fragment)."""
+    full = [
+        CheckJob(reply, finish, js.role, js.expect, js.min_score, js.path)
+        for reply, finish, template in jobs
+        for js in (specs[template],)
+    ]
+    return [(c.status, c.fragment()) for c in check_batch(full, ruleset, ruff_select)]
 
 
 def check_batch(
@@ -410,16 +482,18 @@ class Checker:
 
     def __init__(
         self,
-        emit: Callable[[Request, Response, Checked], None],
+        emit: Callable[[Request, Response, Verdict], None],
         settings: Any,
         ruff_select: tuple[str, ...] | None,
         workers: int,
+        specs: dict[str, JobSpec],
     ) -> None:
         self._emit = emit
         self._ruff = ruff_select
         self._settings = settings
+        self._specs = specs
         self._queue: queue.Queue[_Pending | None] = queue.Queue(maxsize=QUEUE_SIZE)
-        self._memo: OrderedDict[tuple[str, str, str | None], Checked] = OrderedDict()
+        self._memo: OrderedDict[tuple[str, str, str | None], Verdict] = OrderedDict()
         self._running: dict[tuple[str, str, str | None], list[_Pending]] = {}
         self._pool: ProcessPoolExecutor | None = None
         self._ruleset: RuleSet | None = None
@@ -432,7 +506,7 @@ class Checker:
                 max_workers=workers,
                 mp_context=multiprocessing.get_context(method),
                 initializer=_init_worker,
-                initargs=(settings, ruff_select),
+                initargs=(settings, ruff_select, specs),
             )
             self._pool.submit(int)  # start the worker now, while the first calls are made
         else:
@@ -461,7 +535,7 @@ class Checker:
     # the thread --------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        inflight: deque[tuple[Future[list[Checked]], list[list[_Pending]]]] = deque()
+        inflight: deque[tuple[Future[list[tuple[str, str]]], list[list[_Pending]]]] = deque()
         try:
             done = False
             while not done:
@@ -516,7 +590,7 @@ class Checker:
     def _dispatch(
         self,
         groups: list[list[_Pending]],
-        inflight: deque[tuple[Future[list[Checked]], list[list[_Pending]]]],
+        inflight: deque[tuple[Future[list[tuple[str, str]]], list[list[_Pending]]]],
     ) -> None:
         jobs = [self._job(g[0]) for g in groups]
         for g in groups:
@@ -524,39 +598,34 @@ class Checker:
         if self._pool is not None:
             inflight.append((self._pool.submit(_check_in_worker, jobs), groups))
         else:
-            fut: Future[list[Checked]] = Future()
-            fut.set_result(check_batch(jobs, self._ruleset, self._ruff))  # type: ignore[arg-type]
+            fut: Future[list[tuple[str, str]]] = Future()
+            assert self._ruleset is not None
+            fut.set_result(check_verdicts(jobs, self._specs, self._ruleset, self._ruff))
             inflight.append((fut, groups))
 
     def _drain(
         self,
-        inflight: deque[tuple[Future[list[Checked]], list[list[_Pending]]]],
+        inflight: deque[tuple[Future[list[tuple[str, str]]], list[list[_Pending]]]],
         *,
         keep: int,
     ) -> None:
         """Emit finished batches; wait until at most `keep` are still running."""
         while inflight and (len(inflight) > keep or inflight[0][0].done()):
             fut, groups = inflight.popleft()
-            for group, checked in zip(groups, fut.result(), strict=True):
+            for group, (status, fragment) in zip(groups, fut.result(), strict=True):
                 self.checked += 1
+                verdict = Verdict(status, fragment)
                 self._running.pop(group[0].memo, None)
-                self._memo[group[0].memo] = checked
+                self._memo[group[0].memo] = verdict
                 if len(self._memo) > MEMO_SIZE:
                     self._memo.popitem(last=False)
                 for item in group:
-                    self._emit(item.request, item.response, checked)
+                    self._emit(item.request, item.response, verdict)
 
     @staticmethod
-    def _job(item: _Pending) -> CheckJob:
+    def _job(item: _Pending) -> _Job:
         cell = item.request.tag.cell  # type: ignore[attr-defined]
-        return CheckJob(
-            reply=item.response.text or "",
-            finish_reason=item.response.finish_reason,
-            role=cell.role,
-            expect=cell.spec.expect,
-            min_score=cell.spec.min_score,
-            path=f"{cell.spec.id}.py",
-        )
+        return (item.response.text or "", item.response.finish_reason, cell.spec.id)
 
 
 # --------------------------------------------------------------------------- the run
@@ -647,7 +716,13 @@ class _Tally:
         self.error_total = 0
         self.unrecorded: list[Unrecorded] = []
         self.unrecorded_total = 0
+        self.budget_total = 0  # not called: max_cost reached
         self.written = 0
+
+    def add_checked(self, model: str, status: str) -> None:
+        counts = self.by_model.setdefault(model, {})
+        counts[status] = counts.get(status, 0) + 1
+        self.written += 1
 
     def add(self, r: SampleResult) -> None:
         counts = self.by_model.setdefault(r.model, {})
@@ -655,6 +730,9 @@ class _Tally:
         self.written += 1
         where = f"{r.template}/{r.case}/{r.model}#{r.sample}"
         if r.status == "provider-error":
+            if r.detail == BUDGET:
+                self.budget_total += 1
+                return
             self.error_total += 1
             if len(self.errors) < 20:
                 self.errors.append(f"{where}: {r.error}")
@@ -672,6 +750,27 @@ def _usage(resp: Response) -> Usage:
         latency_ms=resp.latency_ms,
         provider_model=resp.provider_model,
         cached=resp.cached,
+    )
+
+
+def _line(req: Request, resp: Response, verdict: Verdict) -> str:
+    """The results.jsonl line of a checked answer, joined from pre-serialised parts: no
+    validation on this (busy) process; the fields are exactly those of `SampleResult`."""
+    tag: _Tag = req.tag  # type: ignore[assignment]
+    usage = _dumps(
+        {
+            "prompt_tokens": resp.prompt_tokens,
+            "completion_tokens": resp.completion_tokens,
+            "cost": resp.cost,
+            "latency_ms": resp.latency_ms,
+            "provider_model": resp.provider_model,
+            "cached": resp.cached,
+        }
+    )
+    return (
+        f'{{"schema_version":{SCHEMA_VERSION},{tag.cell.head},"sample":{tag.sample},'
+        f'"key":{_dumps(req.key)},"usage":{usage},"reply":{_dumps(resp.text)},'
+        f"{verdict.fragment}}}\n"
     )
 
 
@@ -827,21 +926,37 @@ async def evaluate_async(
         on_start(meta, run_dir)
 
     tally = _Tally()
-    writer = ResultsWriter(results_path)
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    lines = results_path.open("a", encoding="utf-8")
 
     def write(r: SampleResult) -> None:
         with tally.lock:
-            writer.write(r)
+            lines.write(r.model_dump_json() + "\n")
+            lines.flush()
             tally.add(r)
 
-    def emit(req: Request, resp: Response, checked: Checked) -> None:
-        write(_result(req, resp, checked))
+    def emit(req: Request, resp: Response, verdict: Verdict) -> None:
+        line = _line(req, resp, verdict)
+        with tally.lock:
+            lines.write(line)
+            lines.flush()
+            tally.add_checked(req.tag.cell.model.alias, verdict.status)  # type: ignore[attr-defined]
 
     todo = planned - resumed
     workers = options.workers
     if workers is None:
         workers = 1 if (os.cpu_count() or 1) >= 2 and todo >= POOL_THRESHOLD else 0
-    checker = Checker(emit, config.rules, ruff_select, workers)  # before any thread starts
+    job_specs = {
+        s.id: JobSpec(
+            role=Role(s.expect.role) if s.expect.role else Role.OTHER,
+            expect=s.expect,
+            min_score=s.min_score,
+            path=f"{s.id}.py",
+        )
+        for s in specs
+    }
+    # before any thread starts
+    checker = Checker(emit, config.rules, ruff_select, workers, job_specs)
     own_store = store is None
     if store is None:
         store_path = config.path(config.store)
@@ -892,7 +1007,7 @@ async def evaluate_async(
         try:
             await asyncio.to_thread(checker.close)
         finally:
-            writer.close()
+            lines.close()
             if own_store:
                 store.close()
 
@@ -904,6 +1019,7 @@ async def evaluate_async(
         "called": stats.done if stats else 0,
         "errors": tally.error_total,
         "not_recorded": tally.unrecorded_total,
+        "budget_skipped": tally.budget_total,
         "checked": checker.checked,
         "memo_hits": checker.memo_hits,
     }
@@ -925,6 +1041,7 @@ async def evaluate_async(
             (),
             True,
             stats,
+            tally.budget_total,
         )
 
     from harness.report import write_reports
@@ -956,6 +1073,7 @@ async def evaluate_async(
         failed_models=failed,
         interrupted=False,
         stats=stats,
+        budget_skipped=tally.budget_total,
     )
 
 
@@ -976,7 +1094,7 @@ def build_reports(
 
 
 def resume_command(run_id: str, extra: Sequence[str] = ()) -> str:
-    return " ".join(["harness", "evaluate", "--resume", run_id, *extra])
+    return shlex.join(["harness", "evaluate", "--resume", run_id, *extra])
 
 
 __all__ = [

@@ -5,7 +5,7 @@ import pytest
 from harness.cli import main
 from harness.config import load_config
 from harness.evaluate import EvalOptions, Selection, evaluate
-from harness.record import iter_results
+from harness.record import SampleResult, iter_results
 from tests.fake_openai import FakeOpenAI
 from tests.test_evaluate import make_project
 
@@ -110,3 +110,51 @@ def test_provider_errors_are_recorded_not_scored(
     assert outcome.error_total == 1 and outcome.exit_code == 0
     cell = outcome.summary.cell("pydantic_schemas", "gpt")
     assert cell.n == 3 and cell.n_scored == 2
+
+
+def test_result_lines_are_the_sample_results_they_stand_for(tmp_path: Path) -> None:
+    from harness.code.engine import RuleSet
+    from harness.evaluate import (
+        CheckJob,
+        Verdict,
+        _line,
+        _result,
+        check_batch,
+        make_request,
+        plan_cells,
+        resolve_models,
+        select_templates,
+    )
+    from harness.llm import sim
+    from harness.llm.client import Response
+
+    config = load_config(make_project(tmp_path))
+    specs = select_templates(config, Selection())
+    models = resolve_models(config, ("sim/sloppy", "sim/chatty", "sim/careful"))
+    cells = plan_cells(config, specs, models, Selection(), frozenset())
+    replies = [
+        (cell, i, sim.respond(cell.model.model, list(cell.prompt), {"sim_sample": i}))
+        for cell in cells
+        for i in range(2)
+    ]
+    # odd text survives: non-ASCII, quotes, control characters, a broken fence
+    cell0 = cells[0]
+    odd = '```python\ndef f() -> str:\n    return "é \\u2028 \\t \\" ✓"\n```\n\x00 ``'
+    replies.append((cell0, 7, sim.SimReply(odd, "stop")))
+    jobs = [
+        CheckJob(r.text, r.finish_reason, c.role, c.spec.expect, c.spec.min_score, "x.py")
+        for c, _, r in replies
+    ]
+    checked = check_batch(jobs, RuleSet.build(settings=config.rules), ("F", "E9", "B"))
+    statuses = set()
+    for (cell, i, reply), ch in zip(replies, checked, strict=True):
+        req = make_request(cell, i)
+        cost = 0.00125 if i else None
+        resp = Response(
+            req.key, reply.text, reply.finish_reason, 12, 34, cost, 5.5, "x", i == 1, None, None
+        )
+        line = _line(req, resp, Verdict(ch.status, ch.fragment()))
+        assert line.endswith("}\n") and "\n" not in line[:-1]
+        assert SampleResult.model_validate_json(line) == _result(req, resp, ch)
+        statuses.add(ch.status)
+    assert {"scored", "no-code", "truncated"} <= statuses

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,9 @@ def _rel(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def _print_problems(outcome: EvalOutcome) -> None:
+def _print_problems(outcome: EvalOutcome, resume_extra: Sequence[str] = ()) -> None:
+    from harness.evaluate import resume_command
+
     if outcome.error_total:
         click.echo(
             f"{outcome.error_total} request(s) failed at the provider (recorded, not scored):",
@@ -52,6 +55,17 @@ def _print_problems(outcome: EvalOutcome) -> None:
         click.echo(
             "  hint: set the provider's API key (e.g. OPENAI_API_KEY) and run without "
             "--offline to record them, or import recordings with `harness store import`",
+            err=True,
+        )
+    if outcome.budget_skipped:
+        click.echo(
+            f"{outcome.budget_skipped} sample(s) not called: max_cost reached "
+            "(recorded as budget errors, not scored)",
+            err=True,
+        )
+        click.echo(
+            "  hint: raise --max-cost and continue with "
+            f"`{resume_command(outcome.meta.run_id, resume_extra)} --max-cost <USD>`",
             err=True,
         )
     for alias in outcome.failed_models:
@@ -168,14 +182,14 @@ def command(
         click.echo("interrupted", err=True)
         raise click.exceptions.Exit(130) from None
     if outcome.interrupted:
-        _print_problems(outcome)
+        _print_problems(outcome, extra)
         click.echo(
             f"interrupted: finished samples are saved. Continue with:\n"
             f"  {resume_command(outcome.meta.run_id, extra)}",
             err=True,
         )
         raise click.exceptions.Exit(130)
-    _print_problems(outcome)
+    _print_problems(outcome, extra)
     summary = outcome.summary
     assert summary is not None
     if fmt == "json":
