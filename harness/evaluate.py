@@ -742,31 +742,27 @@ class _Tally:
                 self.unrecorded.append(Unrecorded(r.template, r.case, r.model, r.sample, r.key))
 
 
+def _usage_fields(resp: Response) -> dict[str, Any]:
+    """The `Usage` fields of a response, in `Usage`'s order."""
+    return {
+        "prompt_tokens": resp.prompt_tokens,
+        "completion_tokens": resp.completion_tokens,
+        "cost": resp.cost,
+        "latency_ms": resp.latency_ms,
+        "provider_model": resp.provider_model,
+        "cached": resp.cached,
+    }
+
+
 def _usage(resp: Response) -> Usage:
-    return Usage(
-        prompt_tokens=resp.prompt_tokens,
-        completion_tokens=resp.completion_tokens,
-        cost=resp.cost,
-        latency_ms=resp.latency_ms,
-        provider_model=resp.provider_model,
-        cached=resp.cached,
-    )
+    return Usage(**_usage_fields(resp))
 
 
 def _line(req: Request, resp: Response, verdict: Verdict) -> str:
     """The results.jsonl line of a checked answer, joined from pre-serialised parts: no
     validation on this (busy) process; the fields are exactly those of `SampleResult`."""
     tag: _Tag = req.tag  # type: ignore[assignment]
-    usage = _dumps(
-        {
-            "prompt_tokens": resp.prompt_tokens,
-            "completion_tokens": resp.completion_tokens,
-            "cost": resp.cost,
-            "latency_ms": resp.latency_ms,
-            "provider_model": resp.provider_model,
-            "cached": resp.cached,
-        }
-    )
+    usage = _dumps(_usage_fields(resp))
     return (
         f'{{"schema_version":{SCHEMA_VERSION},{tag.cell.head},"sample":{tag.sample},'
         f'"key":{_dumps(req.key)},"usage":{usage},"reply":{_dumps(resp.text)},'
