@@ -136,3 +136,11 @@ def test_shipped_templates_load_with_three_cases() -> None:
     for spec in result.specs:
         assert len(spec.cases) >= 3
         assert spec.expect.role is not None
+
+
+def test_the_only_case_being_invalid_points_at_its_bad_key_not_the_list() -> None:
+    text = "id: z\ntemplate: hi\ncases:\n  - name: a\n    vars: 3\n"
+    with pytest.raises(TemplateError) as err:
+        parse_template(text, "s.yaml")
+    assert (err.value.line, err.value.col) == (5, 5)
+    assert "cases.0.vars" in err.value.message and "at least 1 item" not in str(err.value)

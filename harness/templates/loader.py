@@ -177,7 +177,12 @@ def validate_spec(
         spec = TemplateSpec.model_validate(data)
     except ValidationError as exc:
         problems = []
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        locs = [tuple(err["loc"]) for err in errors]
+        for err in errors:
+            loc = tuple(err["loc"])
+            if any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs):
+                continue  # a container's error caused by an error inside it: report the inner one
             dotted = ".".join(str(p) for p in err["loc"])
             key = _loc_key(err["loc"], lines)
             if key_map:
