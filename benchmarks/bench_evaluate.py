@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_runner import bare, warm_up  # noqa: E402
+from benchmarks.bench_runner import bare, fake_server, warm_up  # noqa: E402
 
 TEMPLATE = """\
 id: bench
@@ -130,17 +130,7 @@ def run_child(variant: str, api_base: str, calls: int, concurrency: int) -> dict
 
 
 def overhead(calls: int, concurrency: int, rounds: int, latency: float) -> None:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_openai", "--latency", str(latency)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline().split()[1])
-        api_base = f"http://127.0.0.1:{port}/v1"
+    with fake_server(latency) as (_, api_base):
         keys = ("wall", "run", "cpu", "cpu_children", "rss_mb", "rss_children_mb")
         got: dict[str, dict[str, list[float]]] = {
             v: {k: [] for k in keys} for v in ("bare", "evaluate")
@@ -178,9 +168,6 @@ def overhead(calls: int, concurrency: int, rounds: int, latency: float) -> None:
             f" main-process CPU {med('evaluate', 'cpu') / med('bare', 'cpu'):.3f}"
             f"  (target <= 1.05)   bare/floor: {b / floor:.2f}"
         )
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def memory(samples_total: int) -> None:

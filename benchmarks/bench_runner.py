@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,6 +145,25 @@ def run_child(variant: str, api_base: str, calls: int, concurrency: int) -> dict
     return result
 
 
+@contextlib.contextmanager
+def fake_server(latency: float) -> Iterator[tuple[int, str]]:
+    """The fake OpenAI server in its own process: (pid, api_base) while the block runs."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_openai", "--latency", str(latency)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline().split()[1])
+        yield server.pid, f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--child", choices=("bare", "runner"))
@@ -157,18 +178,8 @@ def main() -> None:
         child(args.child, args.api_base, args.calls, args.concurrency)
         return
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_openai", "--latency", str(args.latency)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline().split()[1])
-        api_base = f"http://127.0.0.1:{port}/v1"
-        print(f"fake server pid {server.pid} at {api_base}, latency {args.latency * 1000:.0f} ms")
+    with fake_server(args.latency) as (pid, api_base):
+        print(f"fake server pid {pid} at {api_base}, latency {args.latency * 1000:.0f} ms")
         for size in args.sizes.split(","):
             calls, conc = (int(x) for x in size.split("x"))
             walls: dict[str, list[float]] = {"bare": [], "runner": []}
@@ -201,9 +212,6 @@ def main() -> None:
                 f"  ratio runner/bare: wall {o / b:.3f}, CPU {c:.3f} (target <= 1.05)"
                 f"   bare/floor: {b / floor:.2f}"
             )
-    finally:
-        server.terminate()
-        server.wait()
 
 
 if __name__ == "__main__":
