@@ -13,10 +13,9 @@ from pathlib import Path
 
 from harness.config import HarnessConfig
 from harness.errors import ConfigError
-from harness.golden import CellBaseline, TemplateBaseline, read_baselines
+from harness.golden import TemplateBaseline, cells_of, read_baselines
 from harness.record import SampleResult, iter_results
 from harness.regress import Change, GateResult, Kind, compare
-from harness.scoring import RunSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,19 +39,6 @@ class CheckOutcome:
     run_dir: Path
     examples: dict[tuple[str, str, str], RegressionExample]
     evaluate_exit: int
-
-
-def current_cells(
-    summary: RunSummary, model_strings: dict[str, str]
-) -> dict[str, dict[str, CellBaseline]]:
-    out: dict[str, dict[str, CellBaseline]] = {}
-    for cell in summary.cells:
-        out.setdefault(cell.template, {})[cell.model] = CellBaseline.of(
-            cell,
-            model_strings.get(cell.model, cell.model),
-            summary.simulated.get(cell.model, False),
-        )
-    return out
 
 
 def _excerpt(
@@ -150,7 +136,7 @@ def run_check(
     if outcome.summary is None:
         raise KeyboardInterrupt
     model_strings = {m.alias: m.model for m in outcome.meta.models}
-    cells = current_cells(outcome.summary, model_strings)
+    cells = cells_of(outcome.summary, model_strings)
     verdicts = compare(baselines, cells, config.gate)
     results = outcome.run_dir / "results.jsonl"
     requests = calls = 0

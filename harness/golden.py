@@ -103,6 +103,20 @@ def read_baselines(golden_dir: Path) -> dict[str, TemplateBaseline]:
     return out
 
 
+def cells_of(
+    summary: RunSummary, model_strings: Mapping[str, str]
+) -> dict[str, dict[str, CellBaseline]]:
+    """A run's aggregates in baseline form: template -> model alias -> cell."""
+    out: dict[str, dict[str, CellBaseline]] = {}
+    for cell in summary.cells:
+        out.setdefault(cell.template, {})[cell.model] = CellBaseline.of(
+            cell,
+            model_strings.get(cell.model, cell.model),
+            summary.simulated.get(cell.model, False),
+        )
+    return out
+
+
 def build_baselines(
     summary: RunSummary,
     *,
@@ -113,15 +127,6 @@ def build_baselines(
     templates: Iterable[str] | None = None,
 ) -> list[TemplateBaseline]:
     wanted = set(templates) if templates is not None else None
-    by_template: dict[str, dict[str, CellBaseline]] = {}
-    for cell in summary.cells:
-        if wanted is not None and cell.template not in wanted:
-            continue
-        by_template.setdefault(cell.template, {})[cell.model] = CellBaseline.of(
-            cell,
-            model_strings.get(cell.model, cell.model),
-            summary.simulated.get(cell.model, False),
-        )
     return [
         TemplateBaseline(
             template=t,
@@ -131,7 +136,8 @@ def build_baselines(
             models=dict(sorted(cells.items())),
             recordings=f"recordings/{t}.jsonl",
         )
-        for t, cells in sorted(by_template.items())
+        for t, cells in sorted(cells_of(summary, model_strings).items())
+        if wanted is None or t in wanted
     ]
 
 

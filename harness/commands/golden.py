@@ -40,6 +40,7 @@ def update(
     config = load_config(config_path)
     wanted = tuple(t for t in templates.split(",") if t)
     store = Store(config.path(config.store))
+    summary = None
     try:
         if run_dir is None:
             outcome = evaluate(
@@ -54,12 +55,13 @@ def update(
             )
             if outcome.summary is None:
                 raise click.exceptions.Exit(130)
-            run_dir = outcome.run_dir
+            run_dir, summary = outcome.run_dir, outcome.summary
         if not (run_dir / "run.json").exists():
             raise ConfigError("not a run directory (no run.json)", path=str(run_dir))
         meta = read_meta(run_dir)
         results = run_dir / "results.jsonl"
-        summary = aggregate(iter_results(results), meta.min_scores)
+        if summary is None:  # a stored run: aggregate it here
+            summary = aggregate(iter_results(results), meta.min_scores)
         errors = [c for c in summary.cells if c.errors and (not wanted or c.template in wanted)]
         if errors:
             cell = errors[0]
