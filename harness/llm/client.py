@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from harness.config import HarnessConfig, ModelConfig
 from harness.errors import ProviderError
+from harness.llm import tuning
 from harness.llm.limiter import AdaptiveLimiter, RatePacer
 
 if TYPE_CHECKING:
@@ -316,16 +317,18 @@ class Runner:
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             loop.add_signal_handler(signal.SIGINT, self._interrupt)
             handled = True
+        tuning.install_prep_executor(loop)
         main = asyncio.ensure_future(self._main(requests))
         stop_wait = asyncio.ensure_future(self._stop.wait())
         try:
-            await asyncio.wait({main, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-            if not main.done():
-                # Interrupted: let calls in flight finish for a moment, then drop them.
-                await asyncio.wait({main}, timeout=self.interrupt_grace)
-                main.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await main
+            with tuning.frozen_gc():  # long-lived objects stay out of full collections
+                await asyncio.wait({main, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+                if not main.done():
+                    # Interrupted: let calls in flight finish for a moment, then drop them.
+                    await asyncio.wait({main}, timeout=self.interrupt_grace)
+                    main.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await main
         finally:
             stop_wait.cancel()
             if handled:
@@ -456,6 +459,7 @@ class Runner:
         return None
 
     async def _work(self, lane: _Lane) -> None:
+        tuning.inline_prep(tuning.inline_provider(lane.model.model))  # this task's context only
         queue = lane.queue
         while True:
             req = await queue.get()
