@@ -25,10 +25,11 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from harness import __version__
@@ -57,6 +58,8 @@ if TYPE_CHECKING:
     from harness.llm.client import Request, Response, RunStats
     from harness.llm.store import Store
     from harness.scoring import RunSummary
+
+T = TypeVar("T")
 
 BATCH_SIZE = 64
 BATCH_WAIT = 0.5  # seconds
@@ -376,6 +379,32 @@ def _init_worker(
     _WORKER["specs"] = specs
 
 
+def _warm_reports() -> None:
+    """Import the report writers and the rule registry ahead of `_finish_reports`."""
+    import harness.report.html
+    import harness.report.junit
+    import harness.report.markdown
+    import harness.report.sarif
+    import harness.report.summary_json  # noqa: F401
+    from harness.registry import all_rules
+
+    all_rules()
+
+
+def _finish_reports(
+    run_dir: Path, meta: RunMeta, counts: dict[str, int], results_path: Path
+) -> tuple[RunSummary, RunMeta, dict[str, Path]]:
+    """Aggregate results.jsonl and write every report. Returns the summary, the finished
+    meta (counts and finished_at set; the caller writes it) and the report paths."""
+    from harness.report import write_reports
+    from harness.scoring import aggregate
+
+    summary = aggregate(iter_results(results_path), meta.min_scores)
+    counts = {**counts, **summary.status_counts}
+    meta = meta.model_copy(update={"finished_at": datetime.now(UTC).isoformat(), "counts": counts})
+    return summary, meta, write_reports(run_dir, meta, summary, results_path)
+
+
 def _check_in_worker(jobs: Sequence[_Job]) -> list[tuple[str, str]]:
     return check_verdicts(jobs, _WORKER["specs"], _WORKER["ruleset"], _WORKER["ruff"])
 
@@ -508,7 +537,9 @@ class Checker:
                 initializer=_init_worker,
                 initargs=(settings, ruff_select, specs),
             )
-            self._pool.submit(int)  # start the worker now, while the first calls are made
+            # Start the worker now, while the first calls are made, and let it load the report
+            # writers and rule docs while it waits: the reports are written there at the end.
+            self._pool.submit(_warm_reports)
         else:
             from harness.code.engine import RuleSet
 
@@ -524,13 +555,29 @@ class Checker:
             raise self._error
         self._queue.put(_Pending(request, response))  # hashed in the thread, off the loop
 
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+    def drain(self) -> None:
+        """Check everything submitted and stop the thread; the worker stays for `call`."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
         if self._error is not None:
             raise self._error
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in the check worker (its imports are warm), or here without one."""
+        if self._pool is not None:
+            try:
+                return self._pool.submit(fn, *args).result()
+            except BrokenProcessPool:
+                pass  # the worker died: do it here
+        return fn(*args)
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
 
     # the thread --------------------------------------------------------------------------
 
@@ -994,14 +1041,19 @@ async def evaluate_async(
     )
     stats: RunStats | None = None
     interrupted = False
+    finished = False  # the run ended normally: the check worker stays to write the reports
     try:
         stats = await runner.run(requests(), on_result, total=todo)
         interrupted = stats.interrupted
+        finished = not interrupted
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True
     finally:
         try:
-            await asyncio.to_thread(checker.close)
+            await asyncio.to_thread(checker.drain if finished else checker.close)
+        except BaseException:
+            checker.close()
+            raise
         finally:
             lines.close()
             if own_store:
@@ -1040,14 +1092,13 @@ async def evaluate_async(
             tally.budget_total,
         )
 
-    from harness.report import write_reports
-    from harness.scoring import aggregate
-
-    summary = aggregate(iter_results(results_path), meta.min_scores)
-    counts.update(summary.status_counts)
-    meta = meta.model_copy(update={"finished_at": datetime.now(UTC).isoformat(), "counts": counts})
+    try:
+        summary, meta, reports = await asyncio.to_thread(
+            checker.call, _finish_reports, run_dir, meta, counts, results_path
+        )
+    finally:
+        checker.close()
     write_meta(run_dir, meta)
-    reports = write_reports(run_dir, meta, summary, results_path)
 
     failed = tuple(
         m.alias

@@ -188,3 +188,30 @@ def test_check_worker_process_gives_the_same_results_as_a_thread(tmp_path: Path)
     ]
     assert rows[0] == rows[1]
     assert runs[1].meta.counts["checked"] > 0
+    # The worker wrote the reports (and aggregated) as the thread run did here.
+    assert runs[0].summary == runs[1].summary
+    for o in runs:
+        assert set(o.reports) == {"json", "markdown", "junit", "sarif", "html"}
+        assert all(p.stat().st_size > 0 for p in o.reports.values())
+        on_disk = read_meta(o.run_dir)
+        assert on_disk.finished_at is not None
+        assert on_disk.counts["scored"] == o.summary.status_counts["scored"] > 0
+    html = [(o.run_dir / "report.html").read_text() for o in runs]
+    assert html[0].count("<tr") == html[1].count("<tr")
+
+
+def test_reports_fall_back_to_this_process_when_the_check_worker_died() -> None:
+    import os
+    import signal
+
+    from harness.config import RulesConfig
+    from harness.evaluate import Checker
+
+    checker = Checker(lambda *a: None, RulesConfig(), None, 1, {})
+    try:
+        worker_pid = checker.call(os.getpid)
+        assert worker_pid != os.getpid()
+        os.kill(worker_pid, signal.SIGKILL)
+        assert checker.call(os.getpid) == os.getpid()
+    finally:
+        checker.close()
