@@ -381,14 +381,15 @@ def _init_worker(
 
 def _warm_reports() -> None:
     """Import the report writers and the rule registry ahead of `_finish_reports`."""
-    import harness.report.html
     import harness.report.junit
     import harness.report.markdown
     import harness.report.sarif
     import harness.report.summary_json  # noqa: F401
     from harness.registry import all_rules
+    from harness.report import html
 
     all_rules()
+    html.preload()
 
 
 def _finish_reports(

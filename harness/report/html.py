@@ -330,6 +330,7 @@ def _asset(name: str) -> str:
     return (ASSETS / name).read_text(encoding="utf-8")
 
 
+@cache
 def _environment() -> Any:
     import jinja2
 
@@ -345,6 +346,15 @@ def _environment() -> Any:
     )
     env.globals["fmt_ci"] = fmt_ci
     return env
+
+
+def preload() -> None:
+    """Compile the page template and read its assets now (a worker that writes the report
+    later calls this while it would otherwise wait)."""
+    _environment().get_template("report.html.j2")
+    for name in ("report.js", "report.css"):
+        if (ASSETS / name).exists():
+            _asset(name)
 
 
 def _rules_for(codes: Sequence[str]) -> dict[str, dict[str, str]]:

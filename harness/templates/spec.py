@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -82,8 +83,8 @@ class TemplateSpec(_Strict):
 
     @model_validator(mode="after")
     def _unique_cases(self) -> TemplateSpec:
-        names = [c.name for c in self.cases]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        counts = Counter(c.name for c in self.cases)
+        dup = sorted(n for n, k in counts.items() if k > 1)
         if dup:
             raise ValueError(f"duplicate case names: {', '.join(dup)}")
         return self
