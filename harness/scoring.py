@@ -18,12 +18,14 @@ import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from harness.code.engine import CheckResult
 from harness.findings import Finding
 from harness.record import UNSCORED, SampleResult
 from harness.templates.spec import Expect
+
+if TYPE_CHECKING:
+    from harness.code.engine import CheckResult  # libcst: only where code is checked
 
 ScoreStatus = Literal["scored", "no-code", "truncated", "parse-error"]
 STATUSES: tuple[str, ...] = (

@@ -64,6 +64,28 @@ def test_put_is_readable_at_once_and_after_reopen(tmp_path: Path) -> None:
             store.put(req.key, Response.failed(req.key, "transient", "boom"), req)
 
 
+def test_a_large_batch_commits_every_row_and_clears_their_errors(tmp_path: Path) -> None:
+    from harness.llm import store as store_mod
+
+    many = reqs(3 * store_mod.ROWS_PER_STATEMENT + 5)  # several multi-row statements
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put_error(many[0].key, MODEL.model, "rate-limit", "429")
+        store.put_error(many[-1].key, MODEL.model, "transient", "500")
+        store.put_error("other", MODEL.model, "transient", "500")
+        assert store.flush()
+        for i, r in enumerate(many):  # a burst, committed in few transactions
+            store.put(r.key, answer(r, f"answer {i}"), r)
+        assert store.flush()
+        assert store.last_error(many[0].key) is None
+        assert store.last_error(many[-1].key) is None
+        assert store.last_error("other") == ("transient", "500")
+    with Store(tmp_path / "s.sqlite") as store:
+        assert store.keys() == {r.key for r in many}
+        for i in (0, store_mod.ROWS_PER_STATEMENT, len(many) - 1):
+            got = store.get(many[i].key)
+            assert got is not None and got.text == f"answer {i}" and got.provider_model == "fake-1"
+
+
 def test_export_import_round_trip_is_stable_and_idempotent(tmp_path: Path) -> None:
     rs = reqs(5)
     with Store(tmp_path / "a.sqlite") as a:

@@ -9,6 +9,7 @@ never keys or headers.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -52,20 +53,29 @@ CREATE TABLE IF NOT EXISTS errors (
 ) WITHOUT ROWID;
 """
 
-_INSERT = (
-    "INSERT OR REPLACE INTO responses (key, model, messages, params, sample, text, finish_reason,"
-    " prompt_tokens, completion_tokens, cost, latency_ms, provider_model, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_COLUMNS = (
+    "key, model, messages, params, sample, text, finish_reason, prompt_tokens,"
+    " completion_tokens, cost, latency_ms, provider_model, created_at"
 )
+_ROW_MARKS = "(" + ", ".join("?" * len(_COLUMNS.split(","))) + ")"
+_INSERT_HEAD = f"INSERT OR REPLACE INTO responses ({_COLUMNS}) VALUES "
+_INSERT = _INSERT_HEAD + _ROW_MARKS
 _INSERT_IGNORE = _INSERT.replace("INSERT OR REPLACE", "INSERT OR IGNORE")
+# Rows per multi-row INSERT: within SQLite's smallest default limit of 999 bound variables.
+ROWS_PER_STATEMENT = 999 // len(_COLUMNS.split(","))
+
+
+@functools.cache
+def _insert_rows(n: int) -> str:
+    """`_INSERT` for n rows in one statement."""
+    return _INSERT_HEAD + ", ".join([_ROW_MARKS] * n)
+
+
 _SELECT = (
     "SELECT text, finish_reason, prompt_tokens, completion_tokens, cost, latency_ms,"
     " provider_model FROM responses WHERE key = ?"
 )
-_EXPORT_FIELDS = (
-    "key, model, messages, params, sample, text, finish_reason, prompt_tokens,"
-    " completion_tokens, cost, latency_ms, provider_model"
-)
+_EXPORT_FIELDS = _COLUMNS.removesuffix(", created_at")
 
 
 def _dumps(value: object) -> str:
@@ -302,9 +312,15 @@ class Store:
         errors = [row for kind, row in ops if kind == "error"]
         try:
             with conn:
-                if puts:
-                    conn.executemany(_INSERT, puts)
-                    conn.executemany("DELETE FROM errors WHERE key = ?", [(r[0],) for r in puts])
+                # Many rows per statement: each statement step releases and retakes the GIL,
+                # which costs the event loop a thread switch.
+                for i in range(0, len(puts), ROWS_PER_STATEMENT):
+                    chunk = puts[i : i + ROWS_PER_STATEMENT]
+                    conn.execute(_insert_rows(len(chunk)), [v for row in chunk for v in row])
+                    marks = ",".join("?" * len(chunk))
+                    conn.execute(
+                        f"DELETE FROM errors WHERE key IN ({marks})", [r[0] for r in chunk]
+                    )
                 if errors:
                     conn.executemany("INSERT OR REPLACE INTO errors VALUES (?, ?, ?, ?, ?)", errors)
         except sqlite3.Error as exc:
