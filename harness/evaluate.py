@@ -380,11 +380,10 @@ def _init_worker(
 
 
 def _warm_reports() -> None:
-    """Import the report writers and the rule registry ahead of `_finish_reports`."""
-    import harness.report.junit
+    """Load the rule registry and the writers the worker runs at the end (markdown, SARIF,
+    HTML) while it would otherwise wait for the first answers."""
     import harness.report.markdown
-    import harness.report.sarif
-    import harness.report.summary_json  # noqa: F401
+    import harness.report.sarif  # noqa: F401
     from harness.registry import all_rules
     from harness.report import html
 
@@ -392,18 +391,12 @@ def _warm_reports() -> None:
     html.preload()
 
 
-def _finish_reports(
-    run_dir: Path, meta: RunMeta, counts: dict[str, int], results_path: Path
-) -> tuple[RunSummary, RunMeta, dict[str, Path]]:
-    """Aggregate results.jsonl and write every report. Returns the summary, the finished
-    meta (counts and finished_at set; the caller writes it) and the report paths."""
+def _write_reports(
+    run_dir: Path, meta: RunMeta, summary: RunSummary, results_path: Path, formats: tuple[str, ...]
+) -> dict[str, Path]:
     from harness.report import write_reports
-    from harness.scoring import aggregate
 
-    summary = aggregate(iter_results(results_path), meta.min_scores)
-    counts = {**counts, **summary.status_counts}
-    meta = meta.model_copy(update={"finished_at": datetime.now(UTC).isoformat(), "counts": counts})
-    return summary, meta, write_reports(run_dir, meta, summary, results_path)
+    return write_reports(run_dir, meta, summary, results_path, formats=formats)
 
 
 def _check_in_worker(jobs: Sequence[_Job]) -> list[tuple[str, str]]:
@@ -564,14 +557,21 @@ class Checker:
         if self._error is not None:
             raise self._error
 
-    def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` in the check worker (its imports are warm), or here without one."""
+    def start(self, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+        """Start `fn(*args)` in the check worker (its imports are warm); the function returned
+        waits for the result. Without a live worker, `fn` runs here when waited for."""
+        future: Future[T] | None = None
         if self._pool is not None:
-            try:
-                return self._pool.submit(fn, *args).result()
-            except BrokenProcessPool:
-                pass  # the worker died: do it here
-        return fn(*args)
+            with contextlib.suppress(BrokenProcessPool, RuntimeError):
+                future = self._pool.submit(fn, *args)
+
+        def wait() -> T:
+            if future is not None:
+                with contextlib.suppress(BrokenProcessPool):
+                    return future.result()
+            return fn(*args)  # no worker, or it died: do it here
+
+        return wait
 
     def close(self) -> None:
         try:
@@ -1094,12 +1094,24 @@ async def evaluate_async(
         )
 
     try:
-        summary, meta, reports = await asyncio.to_thread(
-            checker.call, _finish_reports, run_dir, meta, counts, results_path
+        from harness.report import REPORT_FILES
+        from harness.scoring import aggregate
+
+        summary = aggregate(iter_results(results_path), meta.min_scores)
+        counts.update(summary.status_counts)
+        meta = meta.model_copy(
+            update={"finished_at": datetime.now(UTC).isoformat(), "counts": counts}
         )
+        write_meta(run_dir, meta)
+        # The reports that carry rule docs are written by the check worker, where the rule
+        # registry is loaded, while this process writes the others.
+        heavy = _write_reports, run_dir, meta, summary, results_path, ("markdown", "sarif", "html")
+        wait = checker.start(*heavy)
+        reports = _write_reports(run_dir, meta, summary, results_path, ("json", "junit"))
+        reports.update(await asyncio.to_thread(wait))
+        reports = {k: reports[k] for k in REPORT_FILES if k in reports}
     finally:
         checker.close()
-    write_meta(run_dir, meta)
 
     failed = tuple(
         m.alias

@@ -209,9 +209,9 @@ def test_reports_fall_back_to_this_process_when_the_check_worker_died() -> None:
 
     checker = Checker(lambda *a: None, RulesConfig(), None, 1, {})
     try:
-        worker_pid = checker.call(os.getpid)
+        worker_pid = checker.start(os.getpid)()
         assert worker_pid != os.getpid()
         os.kill(worker_pid, signal.SIGKILL)
-        assert checker.call(os.getpid) == os.getpid()
+        assert checker.start(os.getpid)() == os.getpid()
     finally:
         checker.close()
