@@ -188,7 +188,8 @@ def memory(samples_total: int) -> None:
         cmd = [sys.executable, "-m", "harness.cli", "evaluate", "--samples", str(samples)]
         cmd += ["--no-progress", "--format", "json"]
         t0 = time.perf_counter()
-        out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env, check=False)
         wall = time.perf_counter() - t0
         if out.returncode != 0:
             raise SystemExit(f"evaluate failed:\n{out.stderr[-3000:]}")
