@@ -26,6 +26,7 @@ from harness.llm.store import Store
         ("gpt-4o", False),  # provider inferred by litellm: not assumed
         ("vertex_ai/gemini-2.5-pro", False),  # credential refresh may block
         ("bedrock/anthropic.claude-3", False),
+        ("ollama/llama3", False),  # may ask the server for model info while preparing
     ],
 )
 def test_inline_provider(model: str, inline: bool) -> None:

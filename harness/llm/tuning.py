@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 # Providers whose request preparation is CPU only (no credential fetch, no blocking I/O).
 INLINE_PROVIDERS = frozenset(
-    {"openai", "text-completion-openai", "hosted_vllm", "anthropic", "ollama", "sim"}
+    {"openai", "text-completion-openai", "hosted_vllm", "anthropic", "sim"}
 )
 
 _inline: contextvars.ContextVar[bool] = contextvars.ContextVar("harness_inline_prep", default=False)
