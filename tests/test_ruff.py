@@ -74,3 +74,16 @@ def test_version() -> None:
     version = ruff_version()
     assert version[0].isdigit()
     assert version.count(".") >= 1
+
+
+def test_harness_ignore_comments_suppress_ruff_findings_on_their_line() -> None:
+    source = (
+        "import os  # harness: ignore[ruff:F401]\n"
+        "import sys  # harness: ignore\n"
+        "import json  # harness: ignore[EXC001]\n"
+        "import re  # harness: ignore[Ruff:f401, EXC001]\n"
+        "s = 'import abc  # harness: ignore'\n"
+        "import abc\n"
+    )
+    (found,) = run_ruff([CodeUnit(source, "app/x.py")], ["F401"])
+    assert [(f.code, f.line) for f in found] == [("ruff:F401", 3), ("ruff:F401", 6)]

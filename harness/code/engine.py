@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
-import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from libcst.metadata.position_provider import NEWLINE_RE
 from harness.code import facts as facts_mod
 from harness.code.facts import Facts
 from harness.code.rule import CodeRule
+from harness.code.suppress import is_suppressed
 from harness.code.unit import CodeUnit
 from harness.config import RulesConfig
 from harness.findings import Finding, Severity
@@ -34,7 +34,6 @@ from harness.registry import all_rules
 from harness.registry import select as select_rules
 
 Status = Literal["ok", "parse-error"]
-SUPPRESS_RE = re.compile(r"#\s*harness:\s*ignore(?:\[([A-Za-z0-9_,:\s-]+)\])?")
 
 _SKIP_FIELDS = frozenset(
     {
@@ -644,16 +643,6 @@ def _hooks(rule_cls: type[CodeRule]) -> tuple[tuple[str, type, bool], ...]:
     return hooks
 
 
-def _suppressed(line_text: str, code: str) -> bool:
-    for match in SUPPRESS_RE.finditer(line_text):
-        codes = match.group(1)
-        if codes is None:
-            return True
-        if code in {c.strip().upper() for c in codes.split(",")}:
-            return True
-    return False
-
-
 def parse(unit: CodeUnit) -> cst.Module | ParseFailure:
     try:
         return cst.parse_module(unit.source)
@@ -702,7 +691,7 @@ def check_module(module: cst.Module, unit: CodeUnit, ruleset: RuleSet) -> CheckR
             continue
         seen.add(key)
         text = lines[line - 1] if 0 < line <= len(lines) else ""
-        if "harness" in text and _suppressed(text, rep.rule.code):
+        if is_suppressed(text, rep.rule.code):
             suppressed += 1
             continue
         findings.append(

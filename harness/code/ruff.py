@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
+from harness.code.suppress import is_suppressed
 from harness.code.unit import CodeUnit
 from harness.errors import ToolError
 from harness.findings import Finding, Severity
@@ -92,11 +93,16 @@ def run_ruff(
             items = json.loads(out.stdout or "[]")
         except json.JSONDecodeError as exc:
             raise ToolError(f"cannot read ruff output: {exc}") from None
+    lines: dict[int, list[str]] = {}
     for item in items:
         index = names.get(Path(item.get("filename") or "").name)
         finding = _finding(item, units[index].path) if index is not None else None
-        if finding is not None:
-            per_unit[index].append(finding)  # type: ignore[index]
+        if finding is None or index is None:
+            continue
+        text = lines.setdefault(index, units[index].source.splitlines())
+        line = text[finding.line - 1] if 0 < finding.line <= len(text) else ""
+        if not is_suppressed(line, finding.code):
+            per_unit[index].append(finding)
     return [tuple(sorted(fs, key=lambda f: (f.line, f.col, f.code))) for fs in per_unit]
 
 
