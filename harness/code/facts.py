@@ -48,7 +48,49 @@ DECLARATIVE_BASE_FACTORIES = frozenset(
         "sqlalchemy.orm.declarative_base",
         "sqlalchemy.ext.declarative.declarative_base",
         "sqlalchemy.orm.decl_api.declarative_base",
-        "flask_sqlalchemy.SQLAlchemy.Model",
+    }
+)
+#: Flask-SQLAlchemy: `db = SQLAlchemy(app)` exposes `sqlalchemy` and `sqlalchemy.orm` names as
+#: attributes (`db.Column`, `db.relationship`), `db.Model` (a declarative base) and `db.session`.
+FLASK_SQLALCHEMY = frozenset(
+    {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
+)
+FLASK_MODEL = "flask_sqlalchemy.SQLAlchemy.Model"
+FLASK_SESSION = "flask_sqlalchemy.SQLAlchemy.session"
+#: The `sqlalchemy.orm` names among them; every other attribute is a `sqlalchemy` name.
+SQLALCHEMY_ORM_NAMES = frozenset(
+    {
+        "Mapped",
+        "mapped_column",
+        "relationship",
+        "relation",
+        "backref",
+        "dynamic_loader",
+        "declared_attr",
+        "column_property",
+        "composite",
+        "synonym",
+        "deferred",
+        "query_expression",
+        "validates",
+        "aliased",
+        "joinedload",
+        "selectinload",
+        "subqueryload",
+        "lazyload",
+        "noload",
+        "raiseload",
+        "contains_eager",
+        "load_only",
+        "defer",
+        "undefer",
+        "with_expression",
+        "foreign",
+        "remote",
+        "Session",
+        "scoped_session",
+        "sessionmaker",
+        "DeclarativeBase",
     }
 )
 ORM_COLUMN_CALLS = frozenset(
@@ -87,12 +129,16 @@ class Facts:
     base_factories: frozenset[str] = frozenset()  # names bound to declarative_base()
     # local classes of kind OTHER whose attributes are mapped columns of ORM classes
     orm_mixins: frozenset[str] = frozenset()
+    # names of Flask-SQLAlchemy instances: `db = SQLAlchemy()` here, or an imported `db`
+    flask_db: frozenset[str] = frozenset()
 
     def resolve(self, node: cst.BaseExpression | None) -> str | None:
         """Dotted name an expression refers to, through import aliases; None if not a name."""
         if isinstance(node, cst.Name):
             return self.imports.get(node.value, node.value)
         if isinstance(node, cst.Attribute):
+            if isinstance(node.value, cst.Name) and node.value.value in self.flask_db:
+                return _flask_attribute(node.attr.value)
             base = self.resolve(node.value)
             return None if base is None else f"{base}.{node.attr.value}"
         return None
@@ -110,6 +156,15 @@ class Facts:
     def pydantic_class(self, name: str) -> ClassInfo | None:
         info = self.classes.get(name)
         return info if info is not None and info.is_pydantic else None
+
+
+def _flask_attribute(attr: str) -> str:
+    """What `db.<attr>` is on a Flask-SQLAlchemy instance."""
+    if attr == "Model":
+        return FLASK_MODEL
+    if attr == "session":
+        return FLASK_SESSION
+    return f"sqlalchemy.orm.{attr}" if attr in SQLALCHEMY_ORM_NAMES else f"sqlalchemy.{attr}"
 
 
 def _dotted(node: cst.BaseExpression | cst.ImportAlias) -> str:
@@ -232,7 +287,7 @@ def _classify(node: cst.ClassDef, bases: tuple[str | None, ...], facts: Facts) -
     if any(b in DECLARATIVE_BASES for b in bases):
         # A class inheriting DeclarativeBase directly is the base, unless it maps a table.
         return ClassKind.SQLA_MODEL if _body_looks_mapped(node, facts) else ClassKind.SQLA_BASE
-    if any(b in facts.base_factories for b in bases) or any(
+    if any(b in facts.base_factories or b == FLASK_MODEL for b in bases) or any(
         i is not None and i.kind in (ClassKind.SQLA_BASE, ClassKind.SQLA_MODEL) for i in local
     ):
         return ClassKind.SQLA_BASE if _is_abstract(node) else ClassKind.SQLA_MODEL
@@ -296,6 +351,7 @@ def collect(module: cst.Module, *, role: Role = Role.OTHER, path: str = "<unit>"
     class_nodes: list[cst.ClassDef] = []
     response_models: set[str] = set()
     factories: set[str] = set()
+    flask_db: set[str] = set()
     for stmt in iter_statements(module):
         if isinstance(stmt, cst.Import):
             for alias in stmt.names:
@@ -318,22 +374,29 @@ def collect(module: cst.Module, *, role: Role = Role.OTHER, path: str = "<unit>"
                 name = _dotted(alias.name)
                 local = _dotted(alias.asname.name) if alias.asname else name  # type: ignore[arg-type]
                 facts.imports[local] = f"{module_name}.{name}"
+                if name == "db" and local == "db":  # `from app.extensions import db`
+                    flask_db.add(local)
+                    facts.flask_db = frozenset(flask_db)
         elif isinstance(stmt, cst.ClassDef):
             class_nodes.append(stmt)
         elif isinstance(stmt, cst.FunctionDef):
             for deco in stmt.decorators:
                 if isinstance(deco.decorator, cst.Call):
                     response_models.update(_response_model_names(deco.decorator))
-        elif isinstance(stmt, cst.Assign) and isinstance(stmt.value, cst.Call):
-            callee = facts.resolve_call(stmt.value)
-            is_factory = callee in DECLARATIVE_BASE_FACTORIES or (
-                isinstance(stmt.value.func, cst.Attribute)
-                and stmt.value.func.attr.value == "generate_base"
-            )
-            if is_factory:
-                for target in stmt.targets:
-                    if isinstance(target.target, cst.Name):
-                        factories.add(target.target.value)
+        elif isinstance(stmt, cst.Assign):
+            names = [t.target.value for t in stmt.targets if isinstance(t.target, cst.Name)]
+            if isinstance(stmt.value, cst.Call):
+                callee = facts.resolve_call(stmt.value)
+                if callee in FLASK_SQLALCHEMY:
+                    flask_db.update(names)
+                    facts.flask_db = frozenset(flask_db)
+                elif callee in DECLARATIVE_BASE_FACTORIES or (
+                    isinstance(stmt.value.func, cst.Attribute)
+                    and stmt.value.func.attr.value == "generate_base"
+                ):
+                    factories.update(names)
+            elif facts.resolve(stmt.value) == FLASK_MODEL:  # `Base = db.Model`
+                factories.update(names)
     facts.base_factories = frozenset(factories)
     # Statements come in source order, so a local base is classified before its subclasses.
     for node in class_nodes:

@@ -105,6 +105,11 @@ class IntIdField(CodeRule):
     )
     invalid = (
         Example(
+            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
+            "class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n",
+            line=7,
+        ),
+        Example(
             _SA_IMPORTS + "class User(Base):\n    __tablename__ = 'users'\n"
             "    id: Mapped[int] = mapped_column(primary_key=True)\n",
             line=13,

@@ -20,7 +20,9 @@ class LegacyColumnAttribute(CodeRule):
     used by one) declared with `Column(...)` instead of `Mapped[...] = mapped_column(...)`.
 
     Only `Column` imported from SQLAlchemy counts (`Column`, `sa.Column`,
-    `sqlalchemy.schema.Column`), and only as a class attribute of an ORM class: the columns
+    `sqlalchemy.schema.Column`, and Flask-SQLAlchemy's `db.Column` on a `db.Model` class, where
+    `db` is made by `SQLAlchemy()` in the file or imported under the name `db`), and only as
+    a class attribute of an ORM class: the columns
     of a Core `Table("t", metadata, Column(...))` are fine, and so is a `Column` class from
     another library. A class with `Column` attributes that is neither mapped nor used as a
     base of a mapped class in the same file is not checked.
@@ -54,6 +56,10 @@ class LegacyColumnAttribute(CodeRule):
     name = "legacy-column-attribute"
     message = "ORM attribute declared with `Column(...)`; use `Mapped[...] = mapped_column(...)`"
     valid = (
+        # Flask-SQLAlchemy 3.1 with typed columns.
+        _IMPORTS_2 + "from flask_sqlalchemy import SQLAlchemy\n\n\n"
+        "class Base(DeclarativeBase):\n    pass\n\n\ndb = SQLAlchemy(model_class=Base)\n\n\n"
+        "class User(db.Model):\n    id: Mapped[int] = db.mapped_column(primary_key=True)\n",
         _IMPORTS_2 + "\n\nclass Base(DeclarativeBase):\n    pass\n\n\n"
         "class User(Base):\n    __tablename__ = 'users'\n"
         "    id: Mapped[int] = mapped_column(primary_key=True)\n"
@@ -75,6 +81,17 @@ class LegacyColumnAttribute(CodeRule):
         "    kind = 'column'\n",
     )
     invalid = (
+        # Flask-SQLAlchemy: `db.Column` on `db.Model`, with `db` made here or imported.
+        Example(
+            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
+            "class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n",
+            line=7,
+        ),
+        Example(
+            "from app.extensions import db\n\n\nclass Post(db.Model):\n"
+            "    title = db.Column(db.String(200))\n",
+            line=5,
+        ),
         Example(
             _IMPORTS + "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
             "\n\nclass User(Base):\n    __tablename__ = 'users'\n"

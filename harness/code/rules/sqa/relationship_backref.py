@@ -82,6 +82,11 @@ class RelationshipBackref(CodeRule):
     )
     invalid = (
         Example(
+            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
+            "class User(db.Model):\n    posts = db.relationship('Post', backref='author')\n",
+            line=7,
+        ),
+        Example(
             _IMPORTS + "class Post(Base):\n    __tablename__ = 'posts'\n"
             "    author: Mapped['User'] = relationship(backref='posts')\n",
             line=8,
