@@ -383,12 +383,13 @@ def _warm_reports() -> None:
     """Load the rule registry and the writers the worker runs at the end (markdown, SARIF,
     HTML) while it would otherwise wait for the first answers."""
     import harness.report.markdown
-    import harness.report.sarif  # noqa: F401
     from harness.registry import all_rules
     from harness.report import html
 
     all_rules()
     html.preload()
+    with contextlib.suppress(ImportError):
+        import harness.report.sarif  # noqa: F401
 
 
 def _write_reports(
@@ -550,7 +551,7 @@ class Checker:
         self._queue.put(_Pending(request, response))  # hashed in the thread, off the loop
 
     def drain(self) -> None:
-        """Check everything submitted and stop the thread; the worker stays for `call`."""
+        """Check everything submitted and stop the thread; the worker stays for `start`."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()

@@ -59,6 +59,24 @@ def test_prep_executor_runs_inline_only_where_marked() -> None:
     assert plain != loop_a
 
 
+def test_tasks_started_by_a_marked_task_are_not_inline() -> None:
+    async def main() -> tuple[int, int, int]:
+        loop = asyncio.get_running_loop()
+        tuning.install_prep_executor(loop)
+        tuning.inline_prep(True)
+        own = await loop.run_in_executor(None, threading.get_ident)
+
+        async def spawned() -> int:  # e.g. a logging task litellm starts during a call
+            return await loop.run_in_executor(None, threading.get_ident)
+
+        child = await asyncio.ensure_future(spawned())
+        return threading.get_ident(), own, child
+
+    loop_thread, own, child = asyncio.run(main())
+    assert own == loop_thread
+    assert child != loop_thread
+
+
 def test_prep_executor_delivers_exceptions_inline() -> None:
     def boom() -> None:
         raise ValueError("bad params")
@@ -106,7 +124,7 @@ def test_runner_prepares_calls_inline(tmp_path: Path, monkeypatch: pytest.Monkey
     submit = tuning.PrepExecutor.submit
 
     def spy(self: tuning.PrepExecutor, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-        marks.append(tuning._inline.get())
+        marks.append(tuning.marked())
         return submit(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(tuning.PrepExecutor, "submit", spy)

@@ -6,8 +6,8 @@ per call, far more than the socket work. Two costs are avoidable without touchin
 - **The thread hop.** `litellm.acompletion` prepares each request (`completion(...)`, pure
   Python for OpenAI-compatible and Anthropic providers) in the loop's default thread pool. On
   two cores that is a context switch, a self-pipe wake-up and GIL contention per call.
-  `PrepExecutor` runs those submissions inline, on the loop thread, for calls made inside
-  `inline_prep()`; every other submission goes to threads as before.
+  `PrepExecutor` runs those submissions inline, on the loop thread, when they come from a
+  task marked by `inline_prep()`; every other submission goes to threads as before.
 - **Full garbage collections.** The interpreter holds hundreds of thousands of long-lived
   objects once litellm is imported; every gen-2 collection walks them all. `frozen_gc()` moves
   them to the permanent generation for the run (`gc.freeze`), and back afterwards.
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import gc
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -30,7 +30,9 @@ INLINE_PROVIDERS = frozenset(
     {"openai", "text-completion-openai", "hosted_vllm", "anthropic", "sim"}
 )
 
-_inline: contextvars.ContextVar[bool] = contextvars.ContextVar("harness_inline_prep", default=False)
+# Tasks whose default-executor submissions run inline. A task, not a context variable: tasks
+# that litellm starts from a call (logging, callbacks) inherit the context, not the mark.
+_inline_tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 _frozen_depth = 0
 
 
@@ -41,15 +43,15 @@ def inline_provider(model: str) -> bool:
 
 
 class PrepExecutor(ThreadPoolExecutor):
-    """A loop's default executor: inline inside `inline_prep()`; elsewhere the executor it
-    replaced (when there was one), or its own threads."""
+    """A loop's default executor: inline for tasks marked by `inline_prep()`; otherwise the
+    executor it replaced (when there was one), or its own threads."""
 
     def __init__(self, fallback: Executor | None = None) -> None:
         super().__init__(thread_name_prefix="harness-prep")
         self.fallback = fallback
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        if not _inline.get():
+        if not marked():
             if self.fallback is not None:
                 return self.fallback.submit(fn, *args, **kwargs)
             return super().submit(fn, *args, **kwargs)
@@ -74,9 +76,24 @@ def install_prep_executor(loop: asyncio.AbstractEventLoop) -> None:
         loop.set_default_executor(PrepExecutor(fallback=current))
 
 
-def inline_prep(enabled: bool = True) -> contextvars.Token[bool]:
-    """Mark the current task's context: its default-executor work runs inline."""
-    return _inline.set(enabled)
+def inline_prep(enabled: bool = True) -> None:
+    """Mark the running task (not the tasks it starts): its default-executor work runs inline."""
+    task = asyncio.current_task()
+    if task is None:
+        return
+    if enabled:
+        _inline_tasks.add(task)
+    else:
+        _inline_tasks.discard(task)
+
+
+def marked() -> bool:
+    """Whether the caller is a task marked by `inline_prep` (False off the loop thread)."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop in this thread
+        return False
+    return task is not None and task in _inline_tasks
 
 
 @contextlib.contextmanager
