@@ -6,7 +6,7 @@ import pytest
 
 from harness.cli import main
 from harness.config import load_config
-from harness.evaluate import EvalOptions, Selection, evaluate
+from harness.evaluate import EvalOptions, Selection, build_reports, evaluate
 from harness.record import iter_results, read_meta, write_meta
 from harness.templates.loader import load_templates
 
@@ -198,6 +198,10 @@ def test_check_worker_process_gives_the_same_results_as_a_thread(tmp_path: Path)
         assert on_disk.counts["scored"] == o.summary.status_counts["scored"] > 0
     html = [(o.run_dir / "report.html").read_text() for o in runs]
     assert html[0].count("<tr") == html[1].count("<tr")
+    # `harness report` in this process rebuilds the worker's files byte for byte.
+    written = {k: p.read_bytes() for k, p in runs[1].reports.items()}
+    _, rebuilt = build_reports(runs[1].run_dir)
+    assert {k: p.read_bytes() for k, p in rebuilt.items()} == written
 
 
 def test_reports_fall_back_to_this_process_when_the_check_worker_died() -> None:
