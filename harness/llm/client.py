@@ -4,7 +4,8 @@
 per model (a bounded queue and `max_concurrency` workers) behind a global semaphore. Each lane
 adapts its concurrency on 429 (halve, then +1 back), honours Retry-After, paces `rpm`, and
 retries transient faults with exponential backoff and full jitter. Auth / not-found failures
-stop that model only. Every result reaches `on_result` exactly once.
+stop that model only. Every result reaches `on_result` exactly once. For CPU, litellm's
+request preparation runs on the loop thread and the GC is frozen while a run lasts (`tuning`).
 """
 
 from __future__ import annotations
