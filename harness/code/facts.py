@@ -351,7 +351,6 @@ def collect(module: cst.Module, *, role: Role = Role.OTHER, path: str = "<unit>"
     class_nodes: list[cst.ClassDef] = []
     response_models: set[str] = set()
     factories: set[str] = set()
-    flask_db: set[str] = set()
     for stmt in iter_statements(module):
         if isinstance(stmt, cst.Import):
             for alias in stmt.names:
@@ -375,8 +374,7 @@ def collect(module: cst.Module, *, role: Role = Role.OTHER, path: str = "<unit>"
                 local = _dotted(alias.asname.name) if alias.asname else name  # type: ignore[arg-type]
                 facts.imports[local] = f"{module_name}.{name}"
                 if name == "db" and local == "db":  # `from app.extensions import db`
-                    flask_db.add(local)
-                    facts.flask_db = frozenset(flask_db)
+                    facts.flask_db |= {local}
         elif isinstance(stmt, cst.ClassDef):
             class_nodes.append(stmt)
         elif isinstance(stmt, cst.FunctionDef):
@@ -388,8 +386,7 @@ def collect(module: cst.Module, *, role: Role = Role.OTHER, path: str = "<unit>"
             if isinstance(stmt.value, cst.Call):
                 callee = facts.resolve_call(stmt.value)
                 if callee in FLASK_SQLALCHEMY:
-                    flask_db.update(names)
-                    facts.flask_db = frozenset(flask_db)
+                    facts.flask_db |= set(names)
                 elif callee in DECLARATIVE_BASE_FACTORIES or (
                     isinstance(stmt.value.func, cst.Attribute)
                     and stmt.value.func.attr.value == "generate_base"

@@ -353,8 +353,7 @@ def preload() -> None:
     later calls this while it would otherwise wait)."""
     _environment().get_template("report.html.j2")
     for name in ("report.js", "report.css"):
-        if (ASSETS / name).exists():
-            _asset(name)
+        _asset(name)
 
 
 def _rules_for(codes: Sequence[str]) -> dict[str, dict[str, str]]:
