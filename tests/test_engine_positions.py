@@ -10,9 +10,11 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from harness.code import engine
 from harness.code import facts as facts_mod
-from harness.code.engine import UnitContext, _anchors, _walk, resolve_positions
+from harness.code import positions
+from harness.code.context import UnitContext
+from harness.code.engine import walk
+from harness.code.positions import resolve_positions, statement_anchors
 from harness.code.rule import CodeRule
 
 CORPUS = Path(__file__).resolve().parent.parent / "benchmarks" / "corpus"
@@ -280,7 +282,7 @@ def test_walk_gives_reports_of_descendants_their_innermost_holder() -> None:
         ctx.report(rule, node.name, "name")
         ctx.report(rule, node, "class")
 
-    _walk(module, ctx, {cst.ClassDef: [on_class]}, {cst.ClassDef: [on_leave_class]})
+    walk(module, ctx, {cst.ClassDef: [on_class]}, {cst.ClassDef: [on_leave_class]})
     fields = [r for r in ctx.reports if r.message == "field"]
     assert fields
     assert all(isinstance(r.holder, cst.SimpleStatementLine) for r in fields)
@@ -293,7 +295,7 @@ def test_walk_gives_reports_of_descendants_their_innermost_holder() -> None:
 
 
 def test_python_parser_gives_every_holder_its_start_line(case: Case) -> None:
-    anchors = _anchors(case.module, case.source)
+    anchors = statement_anchors(case.module, case.source)
     assert anchors is not None
     for stmt in case.statements:
         assert anchors[id(stmt)][0] == case.expected[stmt].start.line, type(stmt).__name__
@@ -308,7 +310,7 @@ def test_python_parser_gives_every_holder_its_start_line(case: Case) -> None:
 )
 def test_sources_python_cannot_parse_still_get_positions(source: str) -> None:
     module = cst.parse_module(source)
-    assert _anchors(module, source) is None
+    assert statement_anchors(module, source) is None
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     paths = _parents(module)
     pairs = [(n, _innermost_holder(paths[id(n)])) for n in expected]
@@ -324,5 +326,49 @@ def test_falls_back_to_libcst_when_code_generation_is_unknown(
     def unknown(*args: object) -> None:
         raise KeyError("a child range this resolver did not record")
 
-    monkeypatch.setattr(engine, "_resolve", unknown)
+    monkeypatch.setattr(positions, "_resolve", unknown)
     case.check([(n, _innermost_holder(case.paths[id(n)])) for n in case.nodes], source=True)
+
+
+def test_installed_libcst_has_the_fast_path() -> None:
+    # The pinned libcst range must keep the internals; the fallback is for surprises.
+    assert positions.FAST_PATH
+
+
+def test_fast_path_detection_fails_closed_without_the_internals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(positions, "NEWLINE_RE", None)
+    assert not positions._fast_path_available()
+    monkeypatch.undo()
+    monkeypatch.delattr(positions.CodegenState, "record_syntactic_position")
+    assert not positions._fast_path_available()
+
+
+def test_forced_fallback_gives_the_fast_path_positions_for_every_reported_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.code.engine import RuleSet, check_unit
+    from harness.code.unit import CodeUnit
+
+    units = [CodeUnit.from_path(p.name, p.read_text()) for p in sorted(CORPUS.glob("*.py"))]
+    rules = RuleSet.build()
+    fast = [check_unit(u, rules).findings for u in units]
+    assert sum(map(len, fast)) > 20  # the corpus has findings to place
+    monkeypatch.setattr(positions, "FAST_PATH", False)
+    monkeypatch.setattr(positions, "_resolve", None)  # would fail if still called
+    slow = [check_unit(u, rules).findings for u in units]
+    assert slow == fast
+
+
+@pytest.mark.parametrize("hook", ["visit_Comment", "visit_BitOr", "visit_AssignEqual", "leave_Not"])
+def test_hooks_on_nodes_the_walk_never_visits_are_refused(hook: str) -> None:
+    from harness.code.engine import _hooks
+
+    if hook == "visit_BitOr":  # reachable in `match` patterns only, so allowed
+        rule = type("BitOrRule", (CodeRule,), {"code": "TST901", hook: lambda self, n: None})
+        assert _hooks(rule)
+        return
+    rule = type("NeverFires", (CodeRule,), {"code": "TST900", hook: lambda self, n: None})
+    with pytest.raises(TypeError, match="never fires"):
+        _hooks(rule)

@@ -14,7 +14,7 @@ from harness.code.unit import Role
 from harness.registry import RuleBase
 
 if TYPE_CHECKING:
-    from harness.code.engine import UnitContext
+    from harness.code.context import UnitContext
     from harness.code.facts import Facts
 
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import hashlib
 import itertools
-import json
 import os
 import random
 import re
@@ -23,123 +21,38 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from harness.config import HarnessConfig, ModelConfig
 from harness.errors import ProviderError
 from harness.llm import tuning
 from harness.llm.limiter import AdaptiveLimiter, RatePacer
+from harness.llm.types import (
+    AUTH,
+    BAD_REQUEST,
+    BUDGET,
+    CONTEXT_LENGTH,
+    EMPTY,
+    NOT_FOUND,
+    NOT_RECORDED,
+    RATE_LIMIT,
+    TIMEOUT,
+    TRANSIENT,
+    Request,
+    Response,
+    RunStats,
+)
 
 if TYPE_CHECKING:
     from harness.llm.progress import ProgressSink
     from harness.llm.store import Store
 
 # error_kind values a Response can carry.
-RATE_LIMIT = "rate-limit"  # 429 after every attempt
-TRANSIENT = "transient"  # 5xx, connection error, malformed reply, after every attempt
-TIMEOUT = "timeout"  # no answer within limits.timeout, after every attempt
-AUTH = "auth"  # 401/403: the model is stopped for the rest of the run
-NOT_FOUND = "not-found"  # 404 / unknown model: the model is stopped for the rest of the run
-CONTEXT_LENGTH = "context-length"  # prompt too long for the model: this request only
-BAD_REQUEST = "bad-request"  # other 4xx: this request only
-EMPTY = "empty"  # the reply had no content (twice)
-BUDGET = "budget"  # not called: max_cost reached
-NOT_RECORDED = "not-recorded"  # offline and the store has no answer
-
 KEY_HEADER = "X-Harness-Key"
 INTERRUPT_GRACE = 5.0
 MAX_PAUSE = 300.0
 FEED_CHUNK = 64  # requests looked up in the store per query
-
-
-def request_key(
-    model: str, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any], sample: int
-) -> str:
-    """sha256 hex of the canonical JSON of (model string, messages, params, sample index)."""
-    doc = {
-        "model": model,
-        "messages": [dict(m) for m in messages],
-        "params": dict(params),
-        "sample": sample,
-    }
-    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def _message_dict(m: Any) -> dict[str, str]:
-    if hasattr(m, "as_dict"):
-        return dict(m.as_dict())
-    return {"role": str(m["role"]), "content": str(m["content"])}
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One call to make. `params` are the effective call params (template's, then the
-    model config's on top); `tag` is opaque, for the caller."""
-
-    model: ModelConfig
-    messages: tuple[dict[str, str], ...]
-    params: Mapping[str, Any]
-    sample: int
-    key: str
-    tag: object = field(default=None, compare=False)
-
-    @classmethod
-    def make(
-        cls,
-        model: ModelConfig,
-        messages: Iterable[Any],
-        params: Mapping[str, Any] | None = None,
-        sample: int = 0,
-        tag: object = None,
-    ) -> Request:
-        msgs = tuple(_message_dict(m) for m in messages)
-        effective = {**(params or {}), **model.params}
-        return cls(
-            model, msgs, effective, sample, request_key(model.model, msgs, effective, sample), tag
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    key: str
-    text: str | None
-    finish_reason: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float | None
-    latency_ms: float
-    provider_model: str | None
-    cached: bool
-    error: str | None
-    error_kind: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @classmethod
-    def failed(cls, key: str, kind: str, error: str, latency_ms: float = 0.0) -> Response:
-        return cls(key, None, None, 0, 0, None, latency_ms, None, False, error, kind)
-
-
-@dataclass(frozen=True)
-class RunStats:
-    """`total` requests reported; `errors` counts every non-ok one, `not_recorded` and
-    `skipped_budget` included. `not_recorded_keys` are (model alias, key) pairs."""
-
-    total: int
-    done: int
-    cached: int
-    errors: int
-    not_recorded: int
-    cost: float
-    interrupted: bool
-    skipped_budget: int
-    not_recorded_keys: tuple[tuple[str, str], ...] = ()
-    stopped_models: tuple[tuple[str, str], ...] = ()  # (alias, reason)
-    budget_exhausted: bool = False
 
 
 # -- secrets -------------------------------------------------------------------------------
@@ -477,7 +390,7 @@ class Runner:
                 self.store.put_error(req.key, req.model.model, resp.error_kind, resp.error)
             self._deliver(req, resp)
             for dup in self._inflight.pop(req.key, ()):
-                self._deliver(dup, _as_cached(resp) if resp.ok else resp)
+                self._deliver(dup, resp.as_cached() if resp.ok else resp)
 
     def _ensure_litellm(self, model: ModelConfig) -> Any:
         if self._litellm is None:
@@ -654,20 +567,3 @@ class Runner:
             if self._callback_error is None:
                 self._callback_error = exc
             self.interrupt()
-
-
-def _as_cached(resp: Response) -> Response:
-    r = resp
-    return Response(
-        r.key,
-        r.text,
-        r.finish_reason,
-        r.prompt_tokens,
-        r.completion_tokens,
-        r.cost,
-        r.latency_ms,
-        r.provider_model,
-        True,
-        r.error,
-        r.error_kind,
-    )

@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:
-    from harness.llm.client import Response
+    from harness.llm.types import Response
 
 PLAIN_EVERY_SECONDS = 5.0
 PLAIN_EVERY_FRACTION = 0.10

@@ -17,12 +17,10 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.errors import StoreError
-
-if TYPE_CHECKING:
-    from harness.llm.client import Request, Response
+from harness.llm.types import Request, Response, request_key
 
 SCHEMA_VERSION = 1
 COMMIT_INTERVAL = 0.05  # seconds between batched commits while a run writes
@@ -152,7 +150,6 @@ class Store:
 
     def get(self, key: str) -> Response | None:
         """The stored successful response for `key` (cached=True), or None."""
-        from harness.llm.client import Response
 
         pending = self._pending.get(key)
         if pending is not None:
@@ -185,8 +182,6 @@ class Store:
             else:
                 rest.append(key)
         if rest:
-            from harness.llm.client import Response
-
             marks = ",".join("?" * len(rest))
             sql = (
                 "SELECT key, text, finish_reason, prompt_tokens, completion_tokens, cost,"
@@ -253,7 +248,7 @@ class Store:
         if not response.ok or response.text is None:
             raise ValueError("only successful responses are stored")
         with self._lock:
-            self._pending[key] = _as_cached(response)
+            self._pending[key] = response.as_cached()
         # The row (JSON of messages and params) is built by the writer thread, off the loop.
         self._submit(("put", (key, response, request, time.time())))
 
@@ -414,7 +409,6 @@ class Store:
 
     def import_(self, path: str | Path) -> tuple[int, int]:
         """Load a JSONL export. Idempotent: rows already present are kept. (added, skipped)."""
-        from harness.llm.client import request_key
 
         src = Path(path)
         rows: list[_Row] = []
@@ -492,9 +486,3 @@ def _put_row(key: str, response: Response, request: Request, at: float) -> _Row:
         response.provider_model,
         at,
     )
-
-
-def _as_cached(response: Response) -> Response:
-    from harness.llm.client import _as_cached as as_cached
-
-    return as_cached(response)

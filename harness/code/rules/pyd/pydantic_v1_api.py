@@ -16,7 +16,7 @@ from harness.code.rule import CodeRule
 from harness.registry import Example
 
 if TYPE_CHECKING:
-    from harness.code.engine import UnitContext
+    from harness.code.context import UnitContext
 
 _VALIDATOR_MODULES = (
     "pydantic",
