@@ -61,8 +61,9 @@ async def bare(api_base: str, calls: int, concurrency: int) -> int:
 
 async def runner(api_base: str, calls: int, concurrency: int, store_path: str) -> int:
     from harness.config import HarnessConfig, Limits, ModelConfig
-    from harness.llm.client import Request, Response, Runner
+    from harness.llm.client import Runner
     from harness.llm.store import Store
+    from harness.llm.types import Request, Response
 
     model = ModelConfig(alias="fake", model=MODEL, api_base=api_base, max_concurrency=concurrency)
     config = HarnessConfig(models=(model,), limits=Limits(max_concurrency=concurrency, timeout=60))

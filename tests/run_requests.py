@@ -17,8 +17,9 @@ import sys
 from collections.abc import Iterator
 
 from harness.config import HarnessConfig, Limits, ModelConfig
-from harness.llm.client import Request, Response, Runner
+from harness.llm.client import Runner
 from harness.llm.store import Store
+from harness.llm.types import Request, Response
 
 
 def build_requests(models: list[ModelConfig], cases: int, samples: int) -> Iterator[Request]:

@@ -126,7 +126,7 @@ def test_result_lines_are_the_sample_results_they_stand_for(tmp_path: Path) -> N
         select_templates,
     )
     from harness.llm import sim
-    from harness.llm.client import Response
+    from harness.llm.types import Response
 
     config = load_config(make_project(tmp_path))
     specs = select_templates(config, Selection())

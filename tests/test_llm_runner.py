@@ -19,7 +19,10 @@ from pathlib import Path
 import pytest
 
 from harness.config import HarnessConfig, Limits, ModelConfig
-from harness.llm.client import (
+from harness.llm.client import Runner, _retry_after
+from harness.llm.limiter import AdaptiveLimiter
+from harness.llm.store import Store
+from harness.llm.types import (
     AUTH,
     BUDGET,
     CONTEXT_LENGTH,
@@ -27,12 +30,8 @@ from harness.llm.client import (
     NOT_RECORDED,
     Request,
     Response,
-    Runner,
     RunStats,
-    _retry_after,
 )
-from harness.llm.limiter import AdaptiveLimiter
-from harness.llm.store import Store
 from tests.fake_openai import FakeOpenAI
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ import pytest
 from harness.cli import main
 from harness.config import ModelConfig
 from harness.errors import StoreError
-from harness.llm.client import Request, Response, request_key
 from harness.llm.store import Store
+from harness.llm.types import Request, Response, request_key
 
 MODEL = ModelConfig(alias="m", model="openai/fake", params={"max_tokens": 100})
 

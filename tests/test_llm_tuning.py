@@ -12,8 +12,9 @@ import pytest
 
 from harness.config import HarnessConfig, Limits, ModelConfig
 from harness.llm import tuning
-from harness.llm.client import Request, Response, Runner
+from harness.llm.client import Runner
 from harness.llm.store import Store
+from harness.llm.types import Request, Response
 
 
 @pytest.mark.parametrize(
