@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from harness.errors import TemplateError
-from harness.templates.loader import VALUE_SUFFIX, Lines, parse_yaml, validate_spec
 from harness.templates.spec import TemplateSpec
+from harness.templates.yamldoc import VALUE_SUFFIX, Lines, parse_yaml, validate_spec
 
 _ROLE_LINE = re.compile(r"^\s*#?\s*(system|user|assistant)\s*:\s*$", re.IGNORECASE)
 _TYPES = {

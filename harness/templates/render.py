@@ -20,8 +20,8 @@ from jinja2.exceptions import SecurityError, TemplateAssertionError, UndefinedEr
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from harness.errors import RenderError
-from harness.templates.loader import VALUE_SUFFIX
 from harness.templates.spec import Case, TemplateSpec
+from harness.templates.yamldoc import VALUE_SUFFIX
 
 #: Fields of a spec that are Jinja templates, in message order.
 PROMPT_FIELDS = (("system", "system"), ("template", "user"))

@@ -1,0 +1,189 @@
+"""YAML with positions: documents composed into nodes so that every dotted key knows its
+(line, col), and validation of a template's data into a `TemplateSpec` with errors at the key
+that is wrong. Shared by the YAML loader and the Prompty importer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from harness.errors import TemplateError
+from harness.templates.spec import TemplateSpec
+
+#: Suffix of a dotted key that holds where a string value's first content line is.
+VALUE_SUFFIX = ".@value"
+
+Lines = dict[str, tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDoc:
+    """A parsed YAML document: its data and where each dotted key is (1-based line, col)."""
+
+    data: Any
+    lines: Lines
+
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """SafeLoader without implicit timestamps: `2024-01-01` in a prompt stays a string."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _pos(mark: yaml.Mark | None, line_offset: int) -> tuple[int, int]:
+    if mark is None:
+        return (1 + line_offset, 1)
+    return (mark.line + 1 + line_offset, mark.column + 1)
+
+
+def _value_pos(node: yaml.ScalarNode, text_lines: list[str], line_offset: int) -> tuple[int, int]:
+    """Position of the first content line of a string value (block scalars start below `|`)."""
+    line, col = _pos(node.start_mark, line_offset)
+    if node.style in ("|", ">"):
+        body_index = line - line_offset  # 0-based index of the line below the indicator
+        if body_index < len(text_lines):
+            body = text_lines[body_index]
+            col = len(body) - len(body.lstrip(" ")) + 1
+        return (line + 1, col)
+    if node.style in ('"', "'"):
+        return (line, col + 1)
+    return (line, col)
+
+
+def _walk(node: yaml.Node, text: str, lines: Lines, line_offset: int, path: str) -> None:
+    """Record positions of every key under `node`; raise on duplicate keys."""
+    text_lines = text.splitlines()
+    key = ""
+    stack: list[tuple[yaml.Node, str]] = [(node, key)]
+    seen: set[int] = set()
+    while stack:
+        current, prefix = stack.pop()
+        if id(current) in seen:  # aliases: each node is walked once
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            names: dict[str, tuple[int, int]] = {}
+            for key_node, value_node in current.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue
+                name = key_node.value
+                pos = _pos(key_node.start_mark, line_offset)
+                if name in names:
+                    first = names[name]
+                    raise TemplateError(
+                        f"duplicate key {name!r} (first defined on line {first[0]})",
+                        path=path,
+                        line=pos[0],
+                        col=pos[1],
+                    )
+                names[name] = pos
+                dotted = f"{prefix}.{name}" if prefix else name
+                lines[dotted] = pos
+                if isinstance(value_node, yaml.ScalarNode):
+                    lines[dotted + VALUE_SUFFIX] = _value_pos(value_node, text_lines, line_offset)
+                stack.append((value_node, dotted))
+        elif isinstance(current, yaml.SequenceNode):
+            for i, item in enumerate(current.value):
+                dotted = f"{prefix}.{i}" if prefix else str(i)
+                lines[dotted] = _pos(item.start_mark, line_offset)
+                if isinstance(item, yaml.ScalarNode):
+                    lines[dotted + VALUE_SUFFIX] = _value_pos(item, text_lines, line_offset)
+                stack.append((item, dotted))
+
+
+def parse_yaml(text: str, path: str, *, line_offset: int = 0) -> YamlDoc:
+    """Parse one YAML document with positions. Raises TemplateError on any YAML problem."""
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            lines: Lines = {}
+            if node is not None:
+                _walk(node, text, lines, line_offset, path)
+                data = loader.construct_document(node)
+            else:
+                data = None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = _pos(mark, line_offset)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise TemplateError(f"invalid YAML: {problem}", path=path, line=line, col=col) from None
+    except yaml.reader.ReaderError as exc:  # characters YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1 + line_offset
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
+        message = f"invalid YAML: character #x{char:04x} is not allowed ({exc.reason})"
+        raise TemplateError(message, path=path, line=line, col=col) from None
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"invalid YAML: {exc}", path=path, line=1, col=1) from None
+    except RecursionError:
+        raise TemplateError("invalid YAML: nested too deeply", path=path, line=1, col=1) from None
+    return YamlDoc(data, lines)
+
+
+def _loc_key(loc: Sequence[int | str], lines: Lines) -> str:
+    """The longest known dotted key for a pydantic error location."""
+    best = ""
+    parts: list[str] = []
+    for part in loc:
+        parts.append(str(part))
+        dotted = ".".join(parts)
+        if dotted in lines:
+            best = dotted
+    return best
+
+
+def validate_spec(
+    data: Any, lines: Lines, path: str, *, key_map: dict[str, str] | None = None
+) -> TemplateSpec:
+    """Validate parsed data into a TemplateSpec; errors name the file:line:col of the key.
+
+    `key_map` renames spec keys to source keys (for formats whose keys differ, like Prompty).
+    """
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise TemplateError(
+            f"a template must be a mapping of keys (`id`, `template`, `cases`, ...), not {kind}",
+            path=path,
+            line=1,
+            col=1,
+        )
+    try:
+        spec = TemplateSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        errors = exc.errors(include_url=False)
+        locs = [tuple(err["loc"]) for err in errors]
+        for err in errors:
+            loc = tuple(err["loc"])
+            if any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs):
+                continue  # a container's error caused by an error inside it: report the inner one
+            dotted = ".".join(str(p) for p in err["loc"])
+            key = _loc_key(err["loc"], lines)
+            if key_map:
+                key = key_map.get(key, key)
+            line, col = lines.get(key, (1, 1))
+            where = f"`{dotted}`: " if dotted else ""
+            problems.append((line, col, f"{where}{err['msg']}"))
+        problems.sort()
+        line, col, message = problems[0]
+        hint = None
+        if len(problems) > 1:
+            hint = "; ".join(f"line {ln}: {msg}" for ln, _, msg in problems[1:6])
+        raise TemplateError(message, path=path, line=line, col=col, hint=hint) from None
+    except (RecursionError, TypeError, ValueError) as exc:
+        raise TemplateError(f"invalid template: {exc}", path=path, line=1, col=1) from None
+    return spec.with_source(path, lines)
