@@ -1,0 +1,219 @@
+"""What a rendered prompt asks a simulated model for: the kind of code, the entity, its fields
+and the instructions it recognises."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["schema", "model", "service", "router"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    type: str  # str | text | int | float | decimal | bool | datetime | date | email | uuid | fk
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """What a prompt asks for, as far as a simulated model understands it."""
+
+    kind: Kind
+    entity: str
+    fields: tuple[FieldSpec, ...]
+    uuid_ids: bool = False
+    from_attributes: bool = False
+    select_api: bool = False
+    propagate: bool = False
+    domain_exceptions: bool = False
+    mapped: bool = False
+    email_str: bool = False
+    max_length: bool = False
+    optional_update: bool = False
+    is_async: bool = False
+    relationship: str | None = None
+
+
+_KIND_WORDS: dict[Kind, tuple[str, ...]] = {
+    "router": ("router", "endpoint", "endpoints", "route", "routes", "fastapi", "apirouter"),
+    "service": ("service", "services", "service layer", "business logic", "use case"),
+    "model": (
+        "sqlalchemy model",
+        "orm model",
+        "declarative",
+        "mapped_column",
+        "table",
+        "orm",
+        "sqlalchemy",
+    ),
+    "schema": ("pydantic", "schema", "schemas", "basemodel", "dto", "request model"),
+}
+_NOT_ENTITY = frozenset(
+    """
+    A An The This That These Those Use Write Create Return Make Generate Build Add Each Do
+    Don't Never Always Only Keep Include Please You Your It If When For With Without Python
+    Pydantic SQLAlchemy FastAPI BaseModel ConfigDict Field EmailStr UUID Mapped HTTPException
+    Session AsyncSession APIRouter Depends Column Integer String DeclarativeBase JSON SQL ORM
+    API REST CRUD HTTP Optional Any List Dict None True False Requirements Fields Rules Output
+    Instructions Context Task Code Reply Answer Respond Follow Return Raise Let Put Give
+    Provide Type Types Model Models Schema Schemas Service Services Router Routers Entity Table
+    """.split()  # noqa: SIM905
+)
+_TYPE_WORDS: dict[str, str] = {
+    "str": "str",
+    "string": "str",
+    "varchar": "str",
+    "text": "text",
+    "int": "int",
+    "integer": "int",
+    "float": "float",
+    "number": "float",
+    "decimal": "decimal",
+    "money": "decimal",
+    "bool": "bool",
+    "boolean": "bool",
+    "datetime": "datetime",
+    "timestamp": "datetime",
+    "date": "date",
+    "email": "email",
+    "emailstr": "email",
+    "uuid": "uuid",
+}
+_SERVER_FIELDS = frozenset({"id", "created_at", "updated_at"})
+_FIELD_LINE_RE = re.compile(
+    r"^\s*(?:[-*\u2022]|\d+[.)])\s*`?([a-z_][a-z0-9_]*)`?\s*(?::|\(|\u2014|\u2013|-)\s*`?"
+    r"([A-Za-z][\w\[\] |]*)",
+    re.MULTILINE,
+)
+_FIELD_LIST_RE = re.compile(r"\bfields?\s*(?:\([^)]*\))?\s*:\s*([^\n]+)", re.IGNORECASE)
+_FIELD_ITEM_RE = re.compile(r"`?([a-z_][a-z0-9_]*)`?\s*(?:\(([^)]*)\)|:\s*([A-Za-z][\w\[\]| ]*))?")
+_ENTITY_RES = (
+    re.compile(r"\bentity\b\s*(?:name)?\s*[:=]?\s*[`'\"*]*([A-Z][A-Za-z0-9]+)"),
+    re.compile(r"\b(?:named|called)\s+[`'\"*]*([A-Z][A-Za-z0-9]+)"),
+    re.compile(
+        r"\b(?:for|of)\s+(?:the|an?)?\s*[`'\"*]*([A-Z][A-Za-z0-9]+)[`'\"*]*\s+"
+        r"(?:entity|model|resource|table|schemas?|service|router|objects?|records?|endpoints?)"
+    ),
+    re.compile(r"[`'\"*]([A-Z][a-z]+(?:[A-Z][a-z0-9]+)*)[`'\"*]"),
+    re.compile(r"\b(?:for|of)\s+(?:the\s+|an?\s+)?([A-Z][A-Za-z0-9]+)\b"),
+    re.compile(r"\b([A-Z][a-z]+(?:[A-Z][a-z0-9]+)*)\b"),
+)
+
+
+def _type_of(name: str, declared: str | None) -> tuple[str, bool]:
+    optional = False
+    if declared:
+        words = declared.lower().replace("|", " ").replace("[", " ").replace("]", " ").split()
+        optional = "optional" in words or "none" in words or "nullable" in words
+        for word in words:
+            if word in _TYPE_WORDS:
+                kind = _TYPE_WORDS[word]
+                if kind in ("str", "uuid", "int") and name.endswith("_id"):
+                    return "fk", optional
+                if kind == "str" and "email" in name:
+                    return "email", optional
+                return kind, optional
+    if "email" in name:
+        return "email", optional
+    if name.endswith("_id"):
+        return "fk", optional
+    if name.endswith("_at"):
+        return "datetime", optional
+    if name.startswith(("is_", "has_")) or name in ("active", "enabled"):
+        return "bool", optional
+    if name in ("price", "amount", "total", "balance", "cost"):
+        return "decimal", optional
+    if name in ("age", "count", "quantity", "stock", "position", "rank", "year"):
+        return "int", optional
+    if name in ("description", "body", "content", "bio", "notes"):
+        return "text", True
+    return "str", optional
+
+
+def _parse_fields(text: str) -> tuple[FieldSpec, ...]:
+    found: dict[str, FieldSpec] = {}
+    for match in _FIELD_LINE_RE.finditer(text):
+        name, declared = match.group(1), match.group(2)
+        kind, optional = _type_of(name, declared)
+        found.setdefault(name, FieldSpec(name, kind, optional))
+    if not found:
+        for line in _FIELD_LIST_RE.finditer(text):
+            for item in re.split(r",|;|\band\b", line.group(1)):
+                match = _FIELD_ITEM_RE.search(item.strip())
+                if match is None:
+                    continue
+                name = match.group(1)
+                kind, optional = _type_of(name, match.group(2) or match.group(3))
+                found.setdefault(name, FieldSpec(name, kind, optional))
+    fields = tuple(f for f in found.values() if f.name not in _SERVER_FIELDS)
+    return fields or (FieldSpec("name", "str"), FieldSpec("description", "text", True))
+
+
+def _entity(text: str) -> str:
+    for pattern in _ENTITY_RES:
+        for match in pattern.finditer(text):
+            word = match.group(1)
+            if word not in _NOT_ENTITY and not word.isupper():
+                return word
+    return "Item"
+
+
+def _kind(text: str) -> Kind:
+    low = text.lower()
+    counts = {
+        k: sum(len(re.findall(rf"\b{re.escape(w)}\b", low)) for w in ws)
+        for k, ws in _KIND_WORDS.items()
+    }
+    best = max(counts.values())
+    if best == 0:
+        return "schema"
+    for kind in ("router", "service", "model", "schema"):
+        if counts[kind] == best:
+            return kind  # type: ignore[return-value]
+    return "schema"  # pragma: no cover
+
+
+#: An instruction to use UUID ids ("Use UUID for all ids", "UUIDs as primary keys"); a field
+#: typed UUID in a case's field list is not one.
+UUID_INSTRUCTION = re.compile(
+    r"\buse\s+uuids?\b|\buuids?\s+(?:for|as)\s+(?:all\s+|every\s+)?(?:the\s+)?"
+    r"(?:ids|identifiers|primary\s+keys)"
+)
+
+
+def analyse(messages: Sequence[Mapping[str, Any]]) -> Ask:
+    """Read a rendered prompt the way a simulated model does."""
+    texts = [str(m.get("content") or "") for m in messages]
+    users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+    task = users[-1] if users else (texts[-1] if texts else "")
+    full = "\n".join(texts)
+    low = full.lower()
+    rel = re.search(
+        r"relationship\w*\s+(?:to|with)\s+(?:an?\s+|the\s+)?`?([A-Z][A-Za-z0-9]+)", full
+    )
+    entity = _entity(task)
+    return Ask(
+        kind=_kind(task),
+        entity=entity if entity != "Item" else _entity(full),
+        fields=_parse_fields(task),
+        uuid_ids=bool(UUID_INSTRUCTION.search(low)),
+        from_attributes="from_attributes" in low or "from attributes" in low,
+        select_api=bool(re.search(r"\bselect\s*\(", low))
+        or "2.0-style" in low
+        or "2.0 style" in low,
+        propagate=any(w in low for w in ("propagate", "broad except", "swallow", "bare except"))
+        or "except exception" in low,
+        domain_exceptions="domain exception" in low
+        or "httpexception" in low
+        or "custom exception" in low,
+        mapped="mapped_column" in low or "mapped[" in low,
+        email_str="emailstr" in low,
+        max_length="max_length" in low or "max length" in low or "maximum length" in low,
+        optional_update=bool(re.search(r"optional|partial update|exclude_unset", low)),
+        is_async="async" in low,
+        relationship=rel.group(1) if rel else None,
+    )
