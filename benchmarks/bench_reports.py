@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.findings import Finding
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -56,7 +58,7 @@ def _code(rng: random.Random, n: int) -> str:
 
 def synthesize(path: Path, samples: int, seed: int = 7) -> int:
     """Write a results.jsonl of about `samples` lines; returns the number written."""
-    from harness.record import FindingRecord, ResultsWriter, SampleResult, UnitRecord, Usage
+    from harness.record import ResultsWriter, SampleResult, UnitRecord, Usage
 
     rng = random.Random(seed)
     groups = [(t, m, c) for t in TEMPLATES for m in MODELS for c in CASES]
@@ -108,7 +110,7 @@ def synthesize(path: Path, samples: int, seed: int = 7) -> int:
                 reply += "Notes: " + "the repository is injected. " * 20
                 broken = roll < 0.05
                 findings = tuple(
-                    FindingRecord(
+                    Finding(
                         code=code,
                         name=code.removeprefix("ruff:").lower(),
                         message=f"{code} found in handler, see the rule docs",

@@ -18,7 +18,10 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One rule violation at one place. Lines are 1-based, columns 1-based."""
+    """One rule violation at one place. Lines are 1-based, columns 1-based.
+
+    In a sample record, `unit` is the index of the code unit the finding is in.
+    """
 
     code: str
     name: str
@@ -29,6 +32,7 @@ class Finding:
     end_col: int
     severity: Severity = Severity.ERROR
     path: str = ""
+    unit: int = 0
 
     def format_text(self) -> str:
         return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"

@@ -92,8 +92,9 @@ def run_check(
     out: Path | None = None,
     progress: bool | None = None,
 ) -> CheckOutcome:
-    from harness.evaluate import EvalOptions, Selection, evaluate, select_templates
+    from harness.evaluate import EvalOptions, evaluate
     from harness.llm.store import Store
+    from harness.plan import Selection, select_templates
 
     golden_dir = config.path(config.golden_dir)
     baselines: dict[str, TemplateBaseline] = read_baselines(golden_dir)

@@ -103,8 +103,8 @@ class HarnessItem(pytest.Item):
 class HarnessCollector(pytest.Collector):
     def collect(self) -> Iterator[HarnessItem]:
         from harness.config import load_config
-        from harness.evaluate import Selection, select_templates
         from harness.golden import read_baselines
+        from harness.plan import Selection, select_templates
 
         opt = self.config.getoption("--harness-config")
         hconf = load_config(Path(opt) if opt else None, start=self.config.rootpath)

@@ -7,13 +7,13 @@ killed run loses nothing that had finished.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from harness.findings import Finding, Severity
+from harness.findings import Finding
 
 SCHEMA_VERSION = 1
 
@@ -30,32 +30,6 @@ UNSCORED: frozenset[str] = frozenset({"provider-error", "not-recorded"})
 
 class _Rec(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class FindingRecord(_Rec):
-    code: str
-    name: str
-    message: str
-    line: int
-    col: int
-    end_line: int
-    end_col: int
-    severity: Severity = Severity.ERROR
-    unit: int = 0  # index into SampleResult.units
-
-    @classmethod
-    def of(cls, f: Finding, unit: int = 0) -> FindingRecord:
-        return cls(
-            code=f.code,
-            name=f.name,
-            message=f.message,
-            line=f.line,
-            col=f.col,
-            end_line=f.end_line,
-            end_col=f.end_col,
-            severity=f.severity,
-            unit=unit,
-        )
 
 
 class UnitRecord(_Rec):
@@ -89,7 +63,7 @@ class SampleResult(_Rec):
     passed: bool | None = None
     applicable: tuple[str, ...] = ()
     weights: dict[str, float] = Field(default_factory=dict)
-    findings: tuple[FindingRecord, ...] = ()
+    findings: tuple[Finding, ...] = ()  # `unit` indexes `units`
     units: tuple[UnitRecord, ...] = ()
     prompt: tuple[dict[str, str], ...] = ()  # rendered messages
     reply: str | None = None
@@ -104,6 +78,53 @@ class SampleResult(_Rec):
     @property
     def cell(self) -> tuple[str, str]:
         return (self.template, self.model)
+
+    def identity(self) -> dict[str, object]:
+        """Which sample this is, as reports label it."""
+        return {
+            "template": self.template,
+            "model": self.model,
+            "case": self.case,
+            "sample": self.sample,
+            "status": self.status,
+        }
+
+
+# The results.jsonl line, assembled from fields encoded ahead of time (the checked fields in
+# the check worker, the cell's once per cell). Every field goes through the same pydantic
+# serializer as `SampleResult.model_dump_json`, so the line equals it; tests hold this.
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(info.annotation) for name, info in SampleResult.model_fields.items()
+}
+_DEFAULTS: dict[str, str] = {}
+
+
+def encode_fields(**values: Any) -> dict[str, str]:
+    """JSON of the given `SampleResult` fields, each validated as the model validates it."""
+    out = {}
+    for name, value in values.items():
+        adapter = _ADAPTERS[name]
+        out[name] = adapter.dump_json(adapter.validate_python(value)).decode()
+    return out
+
+
+def sample_line(*parts: Mapping[str, str]) -> str:
+    """The JSON line of a `SampleResult` from encoded fields; absent fields take defaults."""
+    if not _DEFAULTS:
+        for name, info in SampleResult.model_fields.items():
+            if not info.is_required():
+                default = info.get_default(call_default_factory=True)
+                _DEFAULTS.update(encode_fields(**{name: default}))
+    merged: dict[str, str] = {}
+    for part in parts:
+        merged.update(part)
+    return (
+        "{"
+        + ",".join(
+            f'"{name}":{merged[name] if name in merged else _DEFAULTS[name]}' for name in _ADAPTERS
+        )
+        + "}"
+    )
 
 
 class ModelInfo(_Rec):

@@ -6,6 +6,7 @@ scores from `harness.scoring.score_sample`. One reply carries an HTML/script pay
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,6 @@ from harness.code.engine import RuleSet, check_unit
 from harness.code.rules.exc.bare_except import BareExcept
 from harness.code.unit import CodeUnit
 from harness.record import (
-    FindingRecord,
     ModelInfo,
     ResultsWriter,
     RunMeta,
@@ -130,7 +130,7 @@ def make_sample(template: str, model: str, case: str, sample: int) -> SampleResu
         passed=s.passed,
         applicable=s.applicable,
         weights=s.weights,
-        findings=tuple(FindingRecord.of(f, unit=i) for i, f in s.findings),
+        findings=tuple(dataclasses.replace(f, unit=i) for i, f in s.findings),
         units=(UnitRecord(path=unit.path, source=unit.source),),
         reply=reply,
         usage=usage,

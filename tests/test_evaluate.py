@@ -6,8 +6,10 @@ import pytest
 
 from harness.cli import main
 from harness.config import load_config
-from harness.evaluate import EvalOptions, Selection, build_reports, evaluate
+from harness.evaluate import EvalOptions, evaluate
+from harness.plan import Selection
 from harness.record import iter_results, read_meta, write_meta
+from harness.report import build_reports
 from harness.templates.loader import load_templates
 
 REPO = Path(__file__).resolve().parent.parent
@@ -208,8 +210,8 @@ def test_reports_fall_back_to_this_process_when_the_check_worker_died() -> None:
     import os
     import signal
 
+    from harness.checker import Checker
     from harness.config import RulesConfig
-    from harness.evaluate import Checker
 
     checker = Checker(lambda *a: None, RulesConfig(), None, 1, {})
     try:

@@ -4,7 +4,8 @@ import pytest
 
 from harness.cli import main
 from harness.config import load_config
-from harness.evaluate import EvalOptions, Selection, evaluate
+from harness.evaluate import EvalOptions, evaluate
+from harness.plan import Selection
 from harness.record import SampleResult, iter_results
 from tests.fake_openai import FakeOpenAI
 from tests.test_evaluate import make_project
@@ -113,27 +114,19 @@ def test_provider_errors_are_recorded_not_scored(
 
 
 def test_result_lines_are_the_sample_results_they_stand_for(tmp_path: Path) -> None:
+    from harness.check import CheckJob, Verdict, check_batch
     from harness.code.engine import RuleSet
-    from harness.evaluate import (
-        CheckJob,
-        Verdict,
-        _line,
-        _result,
-        check_batch,
-        make_request,
-        plan_cells,
-        resolve_models,
-        select_templates,
-    )
+    from harness.evaluate import _line, _result
     from harness.llm import sim
     from harness.llm.types import Response
+    from harness.plan import make_request, plan_cells, resolve_models, select_templates
 
     config = load_config(make_project(tmp_path))
     specs = select_templates(config, Selection())
     models = resolve_models(config, ("sim/sloppy", "sim/chatty", "sim/careful"))
     cells = plan_cells(config, specs, models, Selection(), frozenset())
     replies = [
-        (cell, i, sim.respond(cell.model.model, list(cell.prompt), {"sim_sample": i}))
+        (cell, i, sim.respond(cell.model.model, list(cell.prompt), sim.request_params(i)))
         for cell in cells
         for i in range(2)
     ]
@@ -153,8 +146,9 @@ def test_result_lines_are_the_sample_results_they_stand_for(tmp_path: Path) -> N
         resp = Response(
             req.key, reply.text, reply.finish_reason, 12, 34, cost, 5.5, "x", i == 1, None, None
         )
-        line = _line(req, resp, Verdict(ch.status, ch.fragment()))
-        assert line.endswith("}\n") and "\n" not in line[:-1]
+        line = _line(req, resp, Verdict(ch.status, ch.encoded()))
+        # the fast line is exactly the record's own serialisation
+        assert line == _result(req, resp, ch).model_dump_json() + "\n"
         assert SampleResult.model_validate_json(line) == _result(req, resp, ch)
         statuses.add(ch.status)
     assert {"scored", "no-code", "truncated"} <= statuses

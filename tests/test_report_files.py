@@ -15,6 +15,7 @@ import xmlschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.findings import Finding
 from harness.record import ResultsWriter, SampleResult, iter_results
 from harness.report import REPORT_FILES, write_reports
 from harness.report.html import (
@@ -366,7 +367,7 @@ def test_terminal_table(run: tuple[Run, dict[str, Path]]) -> None:
 
 
 def test_html_marks_ruff_and_parse_errors(tmp_path: Path) -> None:
-    from harness.record import FindingRecord, ResultsWriter, SampleResult, UnitRecord
+    from harness.record import ResultsWriter, SampleResult, UnitRecord
     from harness.scoring import aggregate
 
     r = build_run(tmp_path / "base")
@@ -382,7 +383,7 @@ def test_html_marks_ruff_and_parse_errors(tmp_path: Path) -> None:
             passed=False,
             applicable=("EXC002", "ruff"),
             findings=(
-                FindingRecord(
+                Finding(
                     code="ruff:F821",
                     name="undefined-name",
                     message="Undefined name `x`",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,6 @@ import pytest
 
 from harness.findings import Finding, Severity
 from harness.record import (
-    FindingRecord,
     ResultsWriter,
     RunMeta,
     SampleResult,
@@ -129,7 +129,7 @@ SRC = "try:\n    f()\nexcept:\n    pass\n"
 
 def _run_samples() -> list[SampleResult]:
     src = SRC
-    finding = FindingRecord.of(_finding("EXC002", 3))
+    finding = _finding("EXC002", 3)
     return [
         _sample(units=(UnitRecord(path="generated.py", source=src),), findings=(finding,)),
         _sample(
@@ -139,7 +139,7 @@ def _run_samples() -> list[SampleResult]:
                 UnitRecord(path="app/models.py", source="x = 1\n"),
                 UnitRecord(path="app/services/user_service.py", source=src),
             ),
-            findings=(FindingRecord.of(_finding("EXC002", 3), unit=1),),
+            findings=(dataclasses.replace(_finding("EXC002", 3), unit=1),),
         ),
         _sample(
             case="orders",
@@ -229,7 +229,7 @@ def test_streamed_run_log_is_the_in_memory_log(tmp_path: Path) -> None:
         _sample(
             case="stray",
             units=(UnitRecord(path="a.py", source="x = 1\n"),),
-            findings=(FindingRecord.of(_finding("EXC002", 1), unit=3),),
+            findings=(dataclasses.replace(_finding("EXC002", 1), unit=3),),
         ),
         _sample(
             case="detail",
@@ -240,7 +240,7 @@ def test_streamed_run_log_is_the_in_memory_log(tmp_path: Path) -> None:
         _sample(
             case="ruff",
             units=(UnitRecord(path="b.py", source="y\n"),),
-            findings=(FindingRecord.of(_finding("ruff:F821", 1, Severity.WARNING)),),
+            findings=(_finding("ruff:F821", 1, Severity.WARNING),),
         ),
     ]
     meta = _meta().model_copy(update={"git_commit": "abc123"})

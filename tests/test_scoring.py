@@ -9,7 +9,7 @@ import pytest
 from harness.code.engine import CheckResult, ParseFailure
 from harness.code.unit import CodeUnit
 from harness.findings import Finding, Severity
-from harness.record import FindingRecord, SampleResult, Usage
+from harness.record import SampleResult, Usage
 from harness.scoring import (
     aggregate,
     fisher_one_sided,
@@ -182,7 +182,7 @@ def _sr(
         passed=(score or 0) >= 80 if scored else None,
         applicable=applicable if status == "scored" else (),
         findings=tuple(
-            FindingRecord(code=c, name="n", message="m", line=1, col=1, end_line=1, end_col=2)
+            Finding(code=c, name="n", message="m", line=1, col=1, end_line=1, end_col=2)
             for c in codes
         ),
         usage=Usage(prompt_tokens=10, completion_tokens=20, cost=cost, latency_ms=latency),

@@ -4,9 +4,9 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
+from harness.check import CheckJob, check_batch
 from harness.code.engine import RuleSet
 from harness.code.unit import Role
-from harness.evaluate import CheckJob, check_batch
 from harness.llm import sim
 from harness.templates.loader import load_templates
 from harness.templates.render import render

@@ -191,7 +191,9 @@ def summary_line(results: Sequence[FileResult]) -> str:
 def format_json(results: Sequence[FileResult]) -> str:
     files = []
     for res in results:
-        findings = [{k: v for k, v in asdict(f).items() if k != "path"} for f in res.findings]
+        findings = [
+            {k: v for k, v in asdict(f).items() if k not in ("path", "unit")} for f in res.findings
+        ]
         files.append(
             {
                 "path": res.path,

@@ -30,7 +30,7 @@ def _rel(path: Path) -> str:
 
 
 def _print_problems(outcome: EvalOutcome, resume_extra: Sequence[str] = ()) -> None:
-    from harness.evaluate import resume_command
+    from harness.runmeta import resume_command
 
     if outcome.error_total:
         click.echo(
@@ -138,7 +138,9 @@ def command(
     an API key in the environment answer from the response store only.
     """
     from harness.config import load_config
-    from harness.evaluate import EvalOptions, Selection, evaluate, resume_command
+    from harness.evaluate import EvalOptions, evaluate
+    from harness.plan import Selection
+    from harness.runmeta import resume_command
     from harness.shard import Shard
 
     config = load_config(config_path)

@@ -31,9 +31,10 @@ def update(
 ) -> None:
     """Evaluate (or take --run) and write golden/<template>.json + recordings."""
     from harness.errors import ConfigError
-    from harness.evaluate import EvalOptions, Selection, evaluate
+    from harness.evaluate import EvalOptions, evaluate
     from harness.golden import build_baselines, recordings_path, write_baseline
     from harness.llm.store import Store
+    from harness.plan import Selection
     from harness.record import iter_results, read_meta
     from harness.scoring import aggregate
 

@@ -24,10 +24,10 @@ def command(
     runs: tuple[Path, ...], out: Path | None, run_id: str | None, config_path: Path | None
 ) -> None:
     """Merge `harness evaluate --shard i/N` runs into one run with every report."""
-    from harness.evaluate import new_run_id
     from harness.merge import merge_runs
     from harness.record import iter_results
     from harness.report import write_reports
+    from harness.runmeta import new_run_id
     from harness.scoring import aggregate
 
     config = load_config(config_path)

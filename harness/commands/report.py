@@ -39,7 +39,7 @@ def _rel(path: Path) -> str:
 def command(run_dir: Path, formats: tuple[str, ...], show: str) -> None:
     """Re-aggregate RUN_DIR/results.jsonl and rewrite its reports from run.json."""
     from harness.errors import ConfigError
-    from harness.evaluate import build_reports
+    from harness.report import build_reports
 
     if not (run_dir / "run.json").is_file():
         from harness.config import load_config

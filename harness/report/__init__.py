@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from harness.record import RunMeta, iter_results
-from harness.scoring import RunSummary
+from harness.record import RunMeta, iter_results, read_meta
+from harness.scoring import RunSummary, aggregate
 
 REPORT_FILES = {
     "json": "summary.json",
@@ -62,3 +62,26 @@ def write_reports(
 
             out[key] = write_sarif_run(path, meta, results_path)
     return out
+
+
+def preload() -> None:
+    """Import every writer and load the HTML template, so later writes start warm."""
+    import harness.report.markdown
+    import harness.report.sarif  # noqa: F401
+    from harness.report import html
+
+    html.preload()
+
+
+def build_reports(
+    run_dir: Path, meta: RunMeta | None = None, *, formats: tuple[str, ...] | None = None
+) -> tuple[RunSummary, dict[str, Path]]:
+    """Aggregate results.jsonl (streamed) and write the reports. No model calls."""
+
+    meta = meta or read_meta(run_dir)
+    results = run_dir / "results.jsonl"
+    if not results.exists():
+        results.touch()
+    summary = aggregate(iter_results(results), meta.min_scores)
+    reports = write_reports(run_dir, meta, summary, results, formats=formats)
+    return summary, reports

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from harness import __version__
 from harness.findings import Finding, Severity
-from harness.record import FindingRecord, RunMeta, SampleResult, iter_results
+from harness.record import RunMeta, SampleResult, iter_results
 from harness.registry import DOC_SECTIONS, RuleBase, all_rules
 
 SARIF_VERSION = "2.1.0"
@@ -337,7 +337,7 @@ def _copy(spool: IO[str], array: _JsonArray, out: IO[str]) -> None:
     shutil.copyfileobj(spool, out, 1 << 20)
 
 
-def _region(f: Finding | FindingRecord) -> dict[str, int]:
+def _region(f: Finding) -> dict[str, int]:
     line, col = max(f.line, 1), max(f.col, 1)
     end_line = max(f.end_line, line)
     end_col = max(f.end_col, 1)

@@ -1,0 +1,158 @@
+"""Checking replies: extract the code, run the rules and ruff, score. Pure functions of the
+reply text and the template's expectations, so they run anywhere (thread, worker process)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness.code.engine import RuleSet, check_unit
+from harness.code.extract import extract
+from harness.code.ruff import run_ruff
+from harness.code.unit import Role
+from harness.findings import Finding
+from harness.record import UnitRecord, encode_fields
+from harness.scoring import score_sample
+from harness.templates.spec import Expect
+
+
+@dataclass(frozen=True, slots=True)
+class CheckJob:
+    reply: str
+    finish_reason: str | None
+    role: Role
+    expect: Expect
+    min_score: float
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    status: str
+    score: float
+    passed: bool
+    applicable: tuple[str, ...]
+    weights: dict[str, float]
+    findings: tuple[Finding, ...]
+    units: tuple[UnitRecord, ...]
+    detail: str | None
+
+    def encoded(self) -> dict[str, str]:
+        """The checked fields of a SampleResult, encoded (`record.encode_fields`)."""
+        return encode_fields(
+            status=self.status,
+            score=self.score,
+            passed=self.passed,
+            applicable=self.applicable,
+            weights=self.weights,
+            findings=self.findings,
+            units=self.units,
+            detail=self.detail,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the main process keeps of a check: the status (for the tally) and the checked
+    fields, already encoded, so a result line is string joining."""
+
+    status: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """What every reply to one template is checked against (sent to the worker once)."""
+
+    role: Role
+    expect: Expect
+    min_score: float
+    path: str
+
+
+# (reply, finish_reason, template id): all a worker needs per reply, cheap to pickle.
+_Job = tuple[str, str | None, str]
+
+# (reply, finish_reason, template id): all a worker needs per reply, cheap to pickle.
+Job = tuple[str, str | None, str]
+
+
+def check_verdicts(
+    jobs: Sequence[Job],
+    specs: dict[str, JobSpec],
+    ruleset: RuleSet,
+    ruff_select: Sequence[str] | None,
+) -> list[Verdict]:
+    """`check_batch` for compact jobs, each result as a `Verdict`."""
+    full = [
+        CheckJob(reply, finish, js.role, js.expect, js.min_score, js.path)
+        for reply, finish, template in jobs
+        for js in (specs[template],)
+    ]
+    return [Verdict(c.status, c.encoded()) for c in check_batch(full, ruleset, ruff_select)]
+
+
+def check_batch(
+    jobs: Sequence[CheckJob], ruleset: RuleSet, ruff_select: Sequence[str] | None
+) -> list[Checked]:
+    """Extract, check, ruff (one process for the whole batch) and score each job. Pure."""
+    extractions = [
+        extract(j.reply, role=j.role, default_path=j.path, finish_reason=j.finish_reason)
+        for j in jobs
+    ]
+    results = [
+        [check_unit(u, ruleset) for u in ex.units] if ex.outcome == "code" else []
+        for ex in extractions
+    ]
+    ruff_per_job: list[list[tuple]] = [[() for _ in rs] for rs in results]
+    if ruff_select:
+        where = [
+            (i, k)
+            for i, rs in enumerate(results)
+            if rs and all(r.status == "ok" for r in rs)
+            for k in range(len(rs))
+        ]
+        found = run_ruff([results[i][k].unit for i, k in where], ruff_select)
+        for (i, k), fs in zip(where, found, strict=True):
+            ruff_per_job[i][k] = fs
+    out: list[Checked] = []
+    for job, ex, rs, rf in zip(jobs, extractions, results, ruff_per_job, strict=True):
+        sc = score_sample(
+            rs,
+            rf if ruff_select else (),
+            job.expect,
+            job.min_score,
+            outcome=ex.outcome,
+            detail=ex.detail or None,
+        )
+        units = tuple(
+            UnitRecord(
+                path=r.unit.path,
+                source=r.unit.source,
+                first_line=r.unit.first_line,
+                parse_error=(
+                    f"{r.parse_error.line}:{r.parse_error.col}: {r.parse_error.message}"
+                    if r.parse_error
+                    else None
+                ),
+            )
+            for r in rs
+        ) or tuple(
+            UnitRecord(path=u.path, source=u.source, first_line=u.first_line) for u in ex.units
+        )
+        out.append(
+            Checked(
+                status=sc.status,
+                score=sc.score,
+                passed=sc.passed,
+                applicable=sc.applicable,
+                weights=dict(sc.weights),
+                findings=tuple(
+                    f if f.unit == i else dataclasses.replace(f, unit=i) for i, f in sc.findings
+                ),
+                units=units,
+                detail=sc.detail,
+            )
+        )
+    return out
