@@ -12,13 +12,12 @@ from harness.code.matchers import (
     declarative_class,
     foreign_key_of,
     is_int_annotation,
-    is_read_model,
     keyword_arg,
     keyword_is_true,
     mapped_inner,
-    model_fields,
     unwrap_annotated,
 )
+from harness.code.models import is_read_model, model_fields
 from harness.code.rule import CodeRule
 from harness.registry import Example
 

@@ -3,14 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.code.facts import ClassKind
-from harness.code.matchers import (
-    TYPING_ANY,
-    model_fields,
-    pydantic_model,
-    split_optional,
-    subscript_args,
-    unwrap_annotated,
-)
+from harness.code.matchers import TYPING_ANY, split_optional, subscript_args, unwrap_annotated
+from harness.code.models import model_fields, pydantic_model
 from harness.code.rule import CodeRule
 from harness.registry import Example
 

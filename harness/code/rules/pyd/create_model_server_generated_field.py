@@ -2,12 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.matchers import (
-    has_name_suffix,
-    inherited_fields,
-    model_fields,
-    pydantic_model,
-)
+from harness.code.models import has_name_suffix, inherited_fields, model_fields, pydantic_model
 from harness.code.rule import CodeRule
 from harness.registry import Example
 

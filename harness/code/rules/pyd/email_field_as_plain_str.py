@@ -3,11 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.code.facts import ClassKind
-from harness.code.matchers import (
+from harness.code.matchers import is_str_annotation
+from harness.code.models import (
     annotation_metadata,
     field_call,
     field_keyword,
-    is_str_annotation,
     model_fields,
     pydantic_model,
     validated_field_names,

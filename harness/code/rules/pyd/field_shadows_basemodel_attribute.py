@@ -3,13 +3,8 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from harness.code.matchers import (
-    CONFIG_DICT_CALLS,
-    class_statements,
-    effective_config,
-    is_classvar_annotation,
-    pydantic_model,
-)
+from harness.code.matchers import CONFIG_DICT_CALLS, class_statements, is_classvar_annotation
+from harness.code.models import effective_config, pydantic_model
 from harness.code.rule import CodeRule
 from harness.registry import Example
 

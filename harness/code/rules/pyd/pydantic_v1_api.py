@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 import libcst.matchers as m
 
-from harness.code.matchers import (
+from harness.code.models import (
     annotation_model,
     is_pydantic_v1_namespace,
     model_defines,

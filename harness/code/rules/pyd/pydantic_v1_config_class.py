@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from harness.code.matchers import class_statements, is_pydantic_v1_namespace, pydantic_model
+from harness.code.matchers import class_statements
+from harness.code.models import is_pydantic_v1_namespace, pydantic_model
 from harness.code.rule import CodeRule
 from harness.registry import Example
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.matchers import config_entries, is_pydantic_v1_namespace, pydantic_model
+from harness.code.models import config_entries, is_pydantic_v1_namespace, pydantic_model
 from harness.code.rule import CodeRule
 from harness.registry import Example
 

@@ -4,8 +4,8 @@ import libcst as cst
 import libcst.matchers as m
 
 from harness.code.facts import ClassKind
-from harness.code.matchers import (
-    TRUE_LITERAL,
+from harness.code.matchers import TRUE_LITERAL
+from harness.code.models import (
     effective_config,
     external_bases,
     has_opaque_config,

@@ -2,19 +2,16 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.matchers import (
+from harness.code.matchers import keyword_arg, positional_args, split_optional, unwrap_annotated
+from harness.code.models import (
     ModelField,
     annotation_metadata,
     effective_config,
     field_keyword,
     inherited_fields,
     is_input_model,
-    keyword_arg,
     model_fields,
-    positional_args,
     pydantic_model,
-    split_optional,
-    unwrap_annotated,
 )
 from harness.code.rule import CodeRule
 from harness.registry import Example

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.matchers import (
+from harness.code.matchers import is_optional_annotation
+from harness.code.models import (
     ModelField,
     field_has_default,
     has_name_suffix,
     inherited_fields,
-    is_optional_annotation,
     model_fields,
     pydantic_model,
 )
