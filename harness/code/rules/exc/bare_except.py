@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import libcst as cst
-
-from harness.code.rule import CodeRule
+from harness.code.subjects import ExceptHandlerRule, Handler
 from harness.registry import Example
 
 
-class BareExcept(CodeRule):
+class BareExcept(ExceptHandlerRule):
     """
     ## What it does
     Flags a bare `except:` clause.
@@ -48,6 +46,6 @@ class BareExcept(CodeRule):
         Example("def g():\n    try:\n        f()\n    except:\n        return []\n", line=4),
     )
 
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+    def check_handler(self, node: Handler) -> None:
         if node.type is None:
             self.report(node)

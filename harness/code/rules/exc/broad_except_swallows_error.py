@@ -4,7 +4,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from harness.code.matchers import is_default_value, is_logging_call
-from harness.code.rule import CodeRule
+from harness.code.subjects import ExceptHandlerRule, Handler
 from harness.registry import Example
 
 #: Exception classes that catch (nearly) everything, as resolved dotted names.
@@ -19,7 +19,7 @@ NO_OP_STATEMENT = m.Pass() | m.Continue() | m.Break()
 NO_OP_EXPRESSION = m.Expr(value=m.Ellipsis() | m.SimpleString() | m.ConcatenatedString())
 
 
-class BroadExceptSwallowsError(CodeRule):
+class BroadExceptSwallowsError(ExceptHandlerRule):
     """
     ## What it does
     Flags a broad exception handler (bare `except:`, `except Exception`, `except
@@ -173,15 +173,9 @@ class BroadExceptSwallowsError(CodeRule):
             return isinstance(node.target, cst.Name) and is_default_value(node.value)
         return False
 
-    def _check(self, node: cst.ExceptHandler | cst.ExceptStarHandler) -> None:
+    def check_handler(self, node: Handler) -> None:
         if (node.type is None or self._is_broad(node.type)) and self._swallows(node.body):
             self.report(node)
-
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        self._check(node)
-
-    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
-        self._check(node)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         call = node.item

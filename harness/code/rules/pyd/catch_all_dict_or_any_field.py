@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.facts import ClassKind
+from harness.code.facts import ClassInfo
 from harness.code.matchers import TYPING_ANY, split_optional, subscript_args, unwrap_annotated
-from harness.code.models import model_fields, pydantic_model
-from harness.code.rule import CodeRule
+from harness.code.models import model_fields
+from harness.code.subjects import PydanticModelRule
 from harness.registry import Example
 
 #: Mapping types that say nothing about their values unless parametrised precisely.
@@ -28,7 +28,7 @@ JSON_TYPES = frozenset({"pydantic.Json", "pydantic.types.Json"})
 ANY_TYPES = TYPING_ANY | {"object", "builtins.object"}
 
 
-class CatchAllDictOrAnyField(CodeRule):
+class CatchAllDictOrAnyField(PydanticModelRule):
     """
     ## What it does
     Flags a Pydantic model field typed as a catch-all: `Any`, `object`, a bare `dict` /
@@ -64,6 +64,7 @@ class CatchAllDictOrAnyField(CodeRule):
     """
 
     code = "PYD010"
+    checks_sqlmodel_tables = False
     name = "catch-all-dict-or-any-field"
     message = "Field accepts any value (`dict` / `Any`); declare a model or a precise type"
     valid = (
@@ -111,10 +112,7 @@ class CatchAllDictOrAnyField(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        info = pydantic_model(node, self.facts)
-        if info is None or info.kind is ClassKind.SQLMODEL_TABLE:
-            return
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         for field in model_fields(node, self.facts):
             members, _ = split_optional(field.annotation, self.facts)
             if any(self._catch_all(member) for member in members):

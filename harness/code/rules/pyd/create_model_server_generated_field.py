@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.models import has_name_suffix, inherited_fields, model_fields, pydantic_model
-from harness.code.rule import CodeRule
+from harness.code.facts import ClassInfo
+from harness.code.models import has_name_suffix, inherited_fields, model_fields
+from harness.code.subjects import PydanticModelRule
 from harness.registry import Example
 
 #: Name suffixes of create (POST body) models.
@@ -12,7 +13,7 @@ CREATE_MODEL_SUFFIXES = ("Create", "In", "Input")
 SERVER_GENERATED_FIELDS = frozenset({"id", "uuid", "created_at", "updated_at", "deleted_at"})
 
 
-class CreateModelServerGeneratedField(CodeRule):
+class CreateModelServerGeneratedField(PydanticModelRule):
     """
     ## What it does
     Flags a create model (a Pydantic model whose name ends with `Create`, `In` or `Input`)
@@ -87,9 +88,8 @@ class CreateModelServerGeneratedField(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        info = pydantic_model(node, self.facts)
-        if info is None or not has_name_suffix(info.name, CREATE_MODEL_SUFFIXES):
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
+        if not has_name_suffix(info.name, CREATE_MODEL_SUFFIXES):
             return
         for field in model_fields(node, self.facts):
             if field.name in SERVER_GENERATED_FIELDS:

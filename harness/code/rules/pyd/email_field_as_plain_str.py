@@ -2,17 +2,16 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.facts import ClassKind
+from harness.code.facts import ClassInfo
 from harness.code.matchers import is_str_annotation
 from harness.code.models import (
     annotation_metadata,
     field_call,
     field_keyword,
     model_fields,
-    pydantic_model,
     validated_field_names,
 )
-from harness.code.rule import CodeRule
+from harness.code.subjects import PydanticModelRule
 from harness.registry import Example
 
 #: `Field(...)` keywords that validate the format of a string.
@@ -24,7 +23,7 @@ def is_email_field_name(name: str) -> bool:
     return name in ("email", "email_address") or name.endswith(("_email", "_email_address"))
 
 
-class EmailFieldAsPlainStr(CodeRule):
+class EmailFieldAsPlainStr(PydanticModelRule):
     """
     ## What it does
     Flags a Pydantic model field named `email`, `email_address` or ending with `_email` /
@@ -57,6 +56,7 @@ class EmailFieldAsPlainStr(CodeRule):
     """
 
     code = "PYD005"
+    checks_sqlmodel_tables = False
     name = "email-field-as-plain-str"
     message = "Email field is a plain `str`; annotate it `EmailStr` so addresses are validated"
     valid = (
@@ -106,10 +106,7 @@ class EmailFieldAsPlainStr(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        info = pydantic_model(node, self.facts)
-        if info is None or info.kind is ClassKind.SQLMODEL_TABLE:
-            return
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         validated: frozenset[str] | None = None
         for field in model_fields(node, self.facts):
             if not is_email_field_name(field.name):

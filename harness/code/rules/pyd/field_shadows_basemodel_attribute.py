@@ -3,9 +3,10 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from harness.code.facts import ClassInfo
 from harness.code.matchers import CONFIG_DICT_CALLS, class_statements, is_classvar_annotation
-from harness.code.models import effective_config, pydantic_model
-from harness.code.rule import CodeRule
+from harness.code.models import effective_config
+from harness.code.subjects import PydanticModelRule
 from harness.registry import Example
 
 #: Public attributes of Pydantic 2's `BaseModel` outside the `model_` namespace: the v1
@@ -55,7 +56,7 @@ MODEL_NAMESPACE = "model_"
 MODEL_CONFIG_TARGET = m.Name("model_config")
 
 
-class FieldShadowsBasemodelAttribute(CodeRule):
+class FieldShadowsBasemodelAttribute(PydanticModelRule):
     """
     ## What it does
     Flags a field of a Pydantic model whose name shadows a `BaseModel` attribute: `schema`,
@@ -146,10 +147,7 @@ class FieldShadowsBasemodelAttribute(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        info = pydantic_model(node, self.facts)
-        if info is None:
-            return
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         namespaced_ok: bool | None = None
         for stmt in class_statements(node):
             if not isinstance(stmt, cst.AnnAssign) or not isinstance(stmt.target, cst.Name):

@@ -3,16 +3,17 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from harness.code.facts import ClassInfo
 from harness.code.matchers import class_statements
-from harness.code.models import is_pydantic_v1_namespace, pydantic_model
-from harness.code.rule import CodeRule
+from harness.code.models import is_pydantic_v1_namespace
+from harness.code.subjects import PydanticModelRule
 from harness.registry import Example
 
 #: A nested `class Config:` (the Pydantic v1 way to configure a model).
 V1_CONFIG_CLASS = m.ClassDef(name=m.Name("Config"))
 
 
-class PydanticV1ConfigClass(CodeRule):
+class PydanticV1ConfigClass(PydanticModelRule):
     """
     ## What it does
     Flags a nested `class Config:` inside a Pydantic model.
@@ -91,10 +92,7 @@ class PydanticV1ConfigClass(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        info = pydantic_model(node, self.facts)
-        if info is None:
-            return
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         for stmt in class_statements(node):
             if isinstance(stmt, cst.ClassDef) and m.matches(stmt, V1_CONFIG_CLASS):
                 if is_pydantic_v1_namespace(info, self.facts):

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.models import config_entries, is_pydantic_v1_namespace, pydantic_model
-from harness.code.rule import CodeRule
+from harness.code.facts import ClassInfo
+from harness.code.models import config_entries, is_pydantic_v1_namespace
+from harness.code.subjects import PydanticModelRule
 from harness.registry import Example
 
 #: Pydantic v1 config keys and what Pydantic v2 uses instead, as shown to users (None: removed
@@ -33,7 +34,7 @@ V1_CONFIG_KEYS: dict[str, str | None] = {
 }
 
 
-class PydanticV1ConfigKey(CodeRule):
+class PydanticV1ConfigKey(PydanticModelRule):
     """
     ## What it does
     Flags Pydantic v1 config keys (`orm_mode`, `allow_population_by_field_name`,
@@ -114,10 +115,7 @@ class PydanticV1ConfigKey(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        info = pydantic_model(node, self.facts)
-        if info is None:
-            return
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         for entry in config_entries(node, self.facts):
             if entry.key not in V1_CONFIG_KEYS:
                 continue

@@ -3,16 +3,15 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from harness.code.facts import ClassKind
+from harness.code.facts import ClassInfo
 from harness.code.matchers import TRUE_LITERAL
 from harness.code.models import (
     effective_config,
     external_bases,
     has_opaque_config,
     is_read_model,
-    pydantic_model,
 )
-from harness.code.rule import CodeRule
+from harness.code.subjects import PydanticModelRule
 from harness.registry import Example
 
 #: Roots a read model may derive from for this rule to know its whole config. Others are
@@ -22,7 +21,7 @@ from harness.registry import Example
 PLAIN_MODEL_ROOTS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "abc.ABC"})
 
 
-class ReadModelWithoutFromAttributes(CodeRule):
+class ReadModelWithoutFromAttributes(PydanticModelRule):
     """
     ## What it does
     Flags a read (response) model that does not set `from_attributes=True` in its own
@@ -60,6 +59,7 @@ class ReadModelWithoutFromAttributes(CodeRule):
     """
 
     code = "PYD004"
+    checks_sqlmodel_tables = False
     name = "read-model-without-from-attributes"
     message = "Read model lacks `from_attributes=True`; it cannot be validated from ORM objects"
     valid = (
@@ -111,10 +111,7 @@ class ReadModelWithoutFromAttributes(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        info = pydantic_model(node, self.facts)
-        if info is None or info.kind is ClassKind.SQLMODEL_TABLE:
-            return
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         if not is_read_model(info, self.facts, self.settings):
             return
         if not external_bases(info, self.facts) <= PLAIN_MODEL_ROOTS:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from harness.code.facts import ClassInfo
 from harness.code.matchers import keyword_arg, positional_args, split_optional, unwrap_annotated
 from harness.code.models import (
     ModelField,
@@ -11,9 +12,8 @@ from harness.code.models import (
     inherited_fields,
     is_input_model,
     model_fields,
-    pydantic_model,
 )
-from harness.code.rule import CodeRule
+from harness.code.subjects import PydanticModelRule
 from harness.registry import Example
 
 #: `constr(...)`, the v1-style constrained string type.
@@ -28,7 +28,7 @@ LEN_CALLS = frozenset({"annotated_types.Len", "Len"})
 STR_MAX_LENGTH_KEYS = ("str_max_length", "max_anystr_length")
 
 
-class UnboundedStrInputField(CodeRule):
+class UnboundedStrInputField(PydanticModelRule):
     """
     ## What it does
     Flags a `str` field without a maximum length in an input model: a Pydantic model whose
@@ -113,9 +113,8 @@ class UnboundedStrInputField(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        info = pydantic_model(node, self.facts)
-        if info is None or not is_input_model(info, self.settings):
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
+        if not is_input_model(info, self.settings):
             return
         config = effective_config(info, self.facts)
         if any(key in config for key in STR_MAX_LENGTH_KEYS):

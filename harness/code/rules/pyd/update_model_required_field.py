@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from harness.code.facts import ClassInfo
 from harness.code.matchers import is_optional_annotation
 from harness.code.models import (
     ModelField,
@@ -9,16 +10,15 @@ from harness.code.models import (
     has_name_suffix,
     inherited_fields,
     model_fields,
-    pydantic_model,
 )
-from harness.code.rule import CodeRule
+from harness.code.subjects import PydanticModelRule
 from harness.registry import Example
 
 #: Name suffixes of partial-update (PATCH) models.
 UPDATE_MODEL_SUFFIXES = ("Update", "Patch")
 
 
-class UpdateModelRequiredField(CodeRule):
+class UpdateModelRequiredField(PydanticModelRule):
     """
     ## What it does
     Flags a field of an update model (a Pydantic model whose name ends with `Update` or
@@ -94,9 +94,8 @@ class UpdateModelRequiredField(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        info = pydantic_model(node, self.facts)
-        if info is None or not has_name_suffix(info.name, UPDATE_MODEL_SUFFIXES):
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
+        if not has_name_suffix(info.name, UPDATE_MODEL_SUFFIXES):
             return
         for field in model_fields(node, self.facts):
             problem = self._problem(field)

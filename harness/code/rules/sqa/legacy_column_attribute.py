@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.matchers import COLUMN_CALLS, class_attributes, declarative_class
-from harness.code.rule import CodeRule
+from harness.code.facts import ClassInfo
+from harness.code.matchers import COLUMN_CALLS, class_attributes
+from harness.code.subjects import DeclarativeModelRule
 from harness.registry import Example
 
 _IMPORTS = "from sqlalchemy import Column, ForeignKey, Integer, String\n"
@@ -13,7 +14,7 @@ _IMPORTS_2 = (
 )
 
 
-class LegacyColumnAttribute(CodeRule):
+class LegacyColumnAttribute(DeclarativeModelRule):
     """
     ## What it does
     Flags an attribute of a declarative ORM class (a model, an abstract base or a mixin
@@ -129,9 +130,7 @@ class LegacyColumnAttribute(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if declarative_class(node, self.facts) is None:
-            return
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         for attr in class_attributes(node):
             value = attr.value
             if isinstance(value, cst.Call) and self.facts.resolve(value.func) in COLUMN_CALLS:

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from functools import cached_property
-
 import libcst as cst
 
-from harness.code.matchers import callee_tail, local_aliases
-from harness.code.rule import CodeRule
+from harness.code.subjects import CallRule
 from harness.registry import Example
 
 #: The 1.x factories building a declarative base (and the class decorator doing the same).
@@ -19,10 +16,9 @@ LEGACY_BASE_FACTORIES = frozenset(
         "sqlalchemy.ext.declarative.as_declarative",
     }
 )
-_TAILS = frozenset({"declarative_base", "as_declarative"})
 
 
-class LegacyDeclarativeBase(CodeRule):
+class LegacyDeclarativeBase(CallRule):
     """
     ## What it does
     Flags a call to `declarative_base()` from `sqlalchemy.orm` or
@@ -89,12 +85,7 @@ class LegacyDeclarativeBase(CodeRule):
         ),
     )
 
-    @cached_property
-    def _callee_names(self) -> frozenset[str]:
-        return _TAILS | local_aliases(self.facts, LEGACY_BASE_FACTORIES)
+    callees = LEGACY_BASE_FACTORIES
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if callee_tail(node) not in self._callee_names:
-            return
-        if self.facts.resolve(node.func) in LEGACY_BASE_FACTORIES:
-            self.report(node)
+    def check_call(self, node: cst.Call, callee: str) -> None:
+        self.report(node)

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from harness.code.facts import ClassInfo
 from harness.code.matchers import (
     MAPPED_COLUMN_CALLS,
     class_attributes,
-    declarative_class,
     mapped_inner,
 )
-from harness.code.rule import CodeRule
+from harness.code.subjects import DeclarativeModelRule
 from harness.registry import Example
 
 _IMPORTS = (
@@ -18,7 +18,7 @@ _IMPORTS = (
 )
 
 
-class MappedColumnWithoutMappedAnnotation(CodeRule):
+class MappedColumnWithoutMappedAnnotation(DeclarativeModelRule):
     """
     ## What it does
     Flags an attribute of a declarative ORM class assigned `mapped_column(...)` without an
@@ -103,9 +103,7 @@ class MappedColumnWithoutMappedAnnotation(CodeRule):
         ),
     )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if declarative_class(node, self.facts) is None:
-            return
+    def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         for attr in class_attributes(node):
             value = attr.value
             if not (

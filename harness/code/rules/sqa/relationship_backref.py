@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from functools import cached_property
-
 import libcst as cst
 import libcst.matchers as m
 
-from harness.code.matchers import callee_tail, keyword_arg, local_aliases
-from harness.code.rule import CodeRule
+from harness.code.matchers import keyword_arg
+from harness.code.subjects import CallRule
 from harness.registry import Example
 
 RELATIONSHIP_CALLS = frozenset(
@@ -18,7 +16,6 @@ RELATIONSHIP_CALLS = frozenset(
     }
 )
 BACKREF_CALLS = frozenset({"sqlalchemy.orm.backref", "sqlalchemy.orm._orm_constructors.backref"})
-_TAILS = frozenset({"relationship", "relation", "backref"})
 #: `backref=None`: no reverse attribute at all.
 NO_BACKREF = m.Name("None")
 
@@ -29,7 +26,7 @@ _IMPORTS = (
 )
 
 
-class RelationshipBackref(CodeRule):
+class RelationshipBackref(CallRule):
     """
     ## What it does
     Flags `relationship(..., backref=...)` and any use of the `backref()` function from
@@ -117,14 +114,9 @@ class RelationshipBackref(CodeRule):
         ),
     )
 
-    @cached_property
-    def _callee_names(self) -> frozenset[str]:
-        return _TAILS | local_aliases(self.facts, RELATIONSHIP_CALLS | BACKREF_CALLS)
+    callees = RELATIONSHIP_CALLS | BACKREF_CALLS
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if callee_tail(node) not in self._callee_names:
-            return
-        callee = self.facts.resolve(node.func)
+    def check_call(self, node: cst.Call, callee: str) -> None:
         if callee in RELATIONSHIP_CALLS:
             arg = keyword_arg(node, "backref")
             if arg is not None and not m.matches(arg.value, NO_BACKREF):
