@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import textwrap
 from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
@@ -23,12 +24,32 @@ DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """A rule example. For `invalid`, `line` is where the finding must be reported."""
+    """A rule example. For `invalid`, `line` is where the finding must be reported.
+
+    `code` may be an indented triple-quoted block: a first empty line is dropped and the
+    rest dedented, so line 1 is the block's first line.
+    """
 
     code: str
     line: int | None = None
     role: str | None = None
     count: int | None = None  # exact number of findings expected, when given
+
+    def __post_init__(self) -> None:
+        code = self.code.removeprefix("\n")
+        object.__setattr__(self, "code", textwrap.dedent(code))
+
+
+class Valid(Example):
+    """Code the rule must stay quiet on."""
+
+    __slots__ = ()
+
+
+class Invalid(Example):
+    """Code the rule must report (at `line`, `count` times, when given)."""
+
+    __slots__ = ()
 
 
 class RuleBase:

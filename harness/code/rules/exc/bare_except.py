@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from harness.code.subjects import ExceptHandlerRule, Handler
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 
 class BareExcept(ExceptHandlerRule):
@@ -35,15 +35,57 @@ class BareExcept(ExceptHandlerRule):
     name = "bare-except"
     message = "Bare `except:` catches everything, including cancellation; name the exception"
     valid = (
-        "try:\n    f()\nexcept ValueError:\n    pass\n",
-        "try:\n    f()\nexcept (KeyError, IndexError) as exc:\n    raise LookupError() from exc\n",
-        "try:\n    f()\nexcept* ValueError:\n    pass\n",
-        '"""except: in a docstring is not a handler."""\n',
+        Valid("""
+            try:
+                f()
+            except ValueError:
+                pass
+            """),
+        Valid("""
+            try:
+                f()
+            except (KeyError, IndexError) as exc:
+                raise LookupError() from exc
+            """),
+        Valid("""
+            try:
+                f()
+            except* ValueError:
+                pass
+            """),
+        Valid('''
+            """except: in a docstring is not a handler."""
+            '''),
     )
     invalid = (
-        Example("try:\n    f()\nexcept:\n    pass\n", line=3),
-        Example("try:\n    f()\nexcept:\n    raise\n", line=3),
-        Example("def g():\n    try:\n        f()\n    except:\n        return []\n", line=4),
+        Invalid(
+            """
+            try:
+                f()
+            except:
+                pass
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            try:
+                f()
+            except:
+                raise
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            def g():
+                try:
+                    f()
+                except:
+                    return []
+            """,
+            line=4,
+        ),
     )
 
     def check_handler(self, node: Handler) -> None:

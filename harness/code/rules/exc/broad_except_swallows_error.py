@@ -5,7 +5,7 @@ import libcst.matchers as m
 
 from harness.code.matchers import is_default_value, is_logging_call
 from harness.code.subjects import ExceptHandlerRule, Handler
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Exception classes that catch (nearly) everything, as resolved dotted names.
 BROAD_EXCEPTIONS = frozenset(
@@ -72,57 +72,157 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
     message = "Broad exception handler swallows the error; catch specific exceptions or re-raise"
     valid = (
         # Re-raises after logging.
-        "try:\n    f()\nexcept Exception:\n    logger.exception('boom')\n    raise\n",
+        Valid("""
+            try:
+                f()
+            except Exception:
+                logger.exception('boom')
+                raise
+            """),
         # Re-raise in a nested branch: the author decides when to propagate.
-        "try:\n    f()\nexcept Exception as exc:\n    if retryable(exc):\n        pass\n"
-        "    else:\n        raise ServiceError() from exc\n",
+        Valid("""
+            try:
+                f()
+            except Exception as exc:
+                if retryable(exc):
+                    pass
+                else:
+                    raise ServiceError() from exc
+            """),
         # Narrow exception.
-        "try:\n    f()\nexcept (KeyError, ValueError):\n    return None\n",
+        Valid("""
+            try:
+                f()
+            except (KeyError, ValueError):
+                return None
+            """),
         # Real work: recovery function and computed fallback.
-        "try:\n    f()\nexcept Exception:\n    await session.rollback()\n",
-        "def g():\n    try:\n        return fetch()\n    except Exception:\n"
-        "        return cached\n",
+        Valid("""
+            try:
+                f()
+            except Exception:
+                await session.rollback()
+            """),
+        Valid("""
+            def g():
+                try:
+                    return fetch()
+                except Exception:
+                    return cached
+            """),
         # A 500 response tells the client the request failed.
-        "async def h():\n    try:\n        return await f()\n    except Exception as exc:\n"
-        "        return JSONResponse(status_code=500, content={'detail': str(exc)})\n",
+        Valid("""
+            async def h():
+                try:
+                    return await f()
+                except Exception as exc:
+                    return JSONResponse(status_code=500, content={'detail': str(exc)})
+            """),
         # A local class that happens to be named `Exception` is not the builtin.
-        "from app.errors import Exception\ntry:\n    f()\nexcept Exception:\n    pass\n",
+        Valid("""
+            from app.errors import Exception
+            try:
+                f()
+            except Exception:
+                pass
+            """),
         # Strings mentioning the pattern are not handlers.
-        '"""try:\n    f()\nexcept Exception:\n    pass\n"""\n',
-        "import contextlib\nwith contextlib.suppress(FileNotFoundError):\n    os.remove(p)\n",
+        Valid('''
+            """try:
+                f()
+            except Exception:
+                pass
+            """
+            '''),
+        Valid("""
+            import contextlib
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(p)
+            """),
     )
     invalid = (
-        Example("try:\n    f()\nexcept Exception:\n    pass\n", line=3),
-        Example("try:\n    f()\nexcept:\n    ...\n", line=3),
-        Example(
-            "def g():\n    try:\n        return fetch()\n    except Exception as e:\n"
-            "        logger.error(f'failed: {e}')\n        return []\n",
+        Invalid(
+            """
+            try:
+                f()
+            except Exception:
+                pass
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            try:
+                f()
+            except:
+                ...
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            def g():
+                try:
+                    return fetch()
+                except Exception as e:
+                    logger.error(f'failed: {e}')
+                    return []
+            """,
             line=4,
         ),
-        Example(
-            "for x in xs:\n    try:\n        f(x)\n    except (ValueError, BaseException):\n"
-            "        continue\n",
+        Invalid(
+            """
+            for x in xs:
+                try:
+                    f(x)
+                except (ValueError, BaseException):
+                    continue
+            """,
             line=4,
         ),
         # Alias through imports.
-        Example(
-            "import builtins as b\ntry:\n    f()\nexcept b.Exception:\n    print('oops')\n",
+        Invalid(
+            """
+            import builtins as b
+            try:
+                f()
+            except b.Exception:
+                print('oops')
+            """,
             line=4,
         ),
         # Every branch swallows; docstring-like string is a no-op.
-        Example(
-            "try:\n    user = load()\nexcept Exception as exc:\n    'ignore'\n"
-            "    if debug:\n        log.warning('load failed: %s', exc)\n    user = None\n",
+        Invalid(
+            """
+            try:
+                user = load()
+            except Exception as exc:
+                'ignore'
+                if debug:
+                    log.warning('load failed: %s', exc)
+                user = None
+            """,
             line=3,
         ),
         # Nested function: the inner handler is still checked.
-        Example(
-            "def outer():\n    def inner():\n        try:\n            return f()\n"
-            "        except Exception:\n            return {}\n    return inner\n",
+        Invalid(
+            """
+            def outer():
+                def inner():
+                    try:
+                        return f()
+                    except Exception:
+                        return {}
+                return inner
+            """,
             line=5,
         ),
-        Example(
-            "from contextlib import suppress\nwith suppress(Exception):\n    send_mail()\n",
+        Invalid(
+            """
+            from contextlib import suppress
+            with suppress(Exception):
+                send_mail()
+            """,
             line=2,
         ),
     )

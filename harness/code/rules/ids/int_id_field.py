@@ -19,13 +19,7 @@ from harness.code.matchers import (
 )
 from harness.code.models import is_read_model, model_fields
 from harness.code.rule import CodeRule
-from harness.registry import Example
-
-_SA_IMPORTS = (
-    "import uuid\n\nfrom sqlalchemy import ForeignKey\n"
-    "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\n\n"
-    "class Base(DeclarativeBase):\n    pass\n\n\n"
-)
+from harness.registry import Invalid, Valid
 
 
 class IntIdField(CodeRule):
@@ -80,72 +74,178 @@ class IntIdField(CodeRule):
     name = "int-id-field"
     message = "Integer id; use a UUID (`uuid.UUID`) for primary keys and ids"
     valid = (
-        _SA_IMPORTS + "class User(Base):\n    __tablename__ = 'users'\n"
-        "    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)\n"
-        "    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('orgs.id'), index=True)\n"
-        "    login_count: Mapped[int] = mapped_column(default=0)\n",
+        Valid("""
+            import uuid
+
+            from sqlalchemy import ForeignKey
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class User(Base):
+                __tablename__ = 'users'
+                id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+                org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('orgs.id'), index=True)
+                login_count: Mapped[int] = mapped_column(default=0)
+            """),
         # Core tables, plain dataclasses and write models are not checked.
-        "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n"
-        "users = sa.Table('users', metadata, sa.Column('id', sa.Integer, primary_key=True))\n",
-        "from dataclasses import dataclass\n\n\n@dataclass\nclass UserRead:\n    id: int\n",
-        "from pydantic import BaseModel\n\n\nclass UserCreate(BaseModel):\n"
-        "    org_id: int\n    age: int\n\n\nclass UserRead(BaseModel):\n"
-        "    id: str\n    age: int\n",
+        Valid("""
+            import sqlalchemy as sa
+
+            metadata = sa.MetaData()
+            users = sa.Table('users', metadata, sa.Column('id', sa.Integer, primary_key=True))
+            """),
+        Valid("""
+            from dataclasses import dataclass
+
+
+            @dataclass
+            class UserRead:
+                id: int
+            """),
+        Valid("""
+            from pydantic import BaseModel
+
+
+            class UserCreate(BaseModel):
+                org_id: int
+                age: int
+
+
+            class UserRead(BaseModel):
+                id: str
+                age: int
+            """),
         # Explicit UUID type with an imported base; a docstring mentioning the pattern.
-        "import sqlalchemy as sa\nfrom sqlalchemy.dialects.postgresql import UUID\n"
-        "from app.db import Base\n\n\nclass User(Base):\n"
-        '    """id = Column(Integer, primary_key=True) is what we avoid."""\n\n'
-        "    __tablename__ = 'users'\n"
-        "    id = sa.Column(UUID(as_uuid=True), primary_key=True)\n",
-        "import uuid\n\nfrom sqlmodel import Field, SQLModel\n\n\n"
-        "class Hero(SQLModel, table=True):\n"
-        "    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)\n"
-        "    age: int | None = None\n",
+        Valid('''
+            import sqlalchemy as sa
+            from sqlalchemy.dialects.postgresql import UUID
+            from app.db import Base
+
+
+            class User(Base):
+                """id = Column(Integer, primary_key=True) is what we avoid."""
+
+                __tablename__ = 'users'
+                id = sa.Column(UUID(as_uuid=True), primary_key=True)
+            '''),
+        Valid("""
+            import uuid
+
+            from sqlmodel import Field, SQLModel
+
+
+            class Hero(SQLModel, table=True):
+                id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+                age: int | None = None
+            """),
     )
     invalid = (
-        Example(
-            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
-            "class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n",
+        Invalid(
+            """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            class User(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+            """,
             line=7,
         ),
-        Example(
-            _SA_IMPORTS + "class User(Base):\n    __tablename__ = 'users'\n"
-            "    id: Mapped[int] = mapped_column(primary_key=True)\n",
+        Invalid(
+            """
+            import uuid
+
+            from sqlalchemy import ForeignKey
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class User(Base):
+                __tablename__ = 'users'
+                id: Mapped[int] = mapped_column(primary_key=True)
+            """,
             line=13,
         ),
-        Example(
-            "import sqlalchemy as sa\nfrom sqlalchemy.ext.declarative import declarative_base\n"
-            "\nBase = declarative_base()\n\n\nclass Post(Base):\n    __tablename__ = 'posts'\n"
-            "    id = sa.Column(sa.Integer, primary_key=True)\n"
-            "    author_id = sa.Column(sa.BigInteger(), sa.ForeignKey('users.id'))\n"
-            "    views = sa.Column(sa.Integer, default=0)\n",
+        Invalid(
+            """
+            import sqlalchemy as sa
+            from sqlalchemy.ext.declarative import declarative_base
+
+            Base = declarative_base()
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                id = sa.Column(sa.Integer, primary_key=True)
+                author_id = sa.Column(sa.BigInteger(), sa.ForeignKey('users.id'))
+                views = sa.Column(sa.Integer, default=0)
+            """,
             line=9,
             count=2,
         ),
         # An imported base and an `Annotated` alias.
-        Example(
-            "from typing import Annotated\n\nfrom sqlalchemy.orm import Mapped, mapped_column\n"
-            "from app.db import Base\n\n"
-            "intpk = Annotated[int, mapped_column(primary_key=True)]\n\n\n"
-            "class Tag(Base):\n    __tablename__ = 'tags'\n    id: Mapped[intpk]\n",
+        Invalid(
+            """
+            from typing import Annotated
+
+            from sqlalchemy.orm import Mapped, mapped_column
+            from app.db import Base
+
+            intpk = Annotated[int, mapped_column(primary_key=True)]
+
+
+            class Tag(Base):
+                __tablename__ = 'tags'
+                id: Mapped[intpk]
+            """,
             line=11,
         ),
-        Example(
-            "from sqlmodel import Field, SQLModel\n\n\nclass Hero(SQLModel, table=True):\n"
-            "    id: int | None = Field(default=None, primary_key=True)\n",
+        Invalid(
+            """
+            from sqlmodel import Field, SQLModel
+
+
+            class Hero(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+            """,
             line=5,
         ),
         # A table built on a local SQLModel base.
-        Example(
-            "from sqlmodel import Field, SQLModel\n\n\nclass TeamBase(SQLModel):\n"
-            "    name: str\n\n\nclass Team(TeamBase, table=True):\n"
-            "    id: int = Field(primary_key=True)\n",
+        Invalid(
+            """
+            from sqlmodel import Field, SQLModel
+
+
+            class TeamBase(SQLModel):
+                name: str
+
+
+            class Team(TeamBase, table=True):
+                id: int = Field(primary_key=True)
+            """,
             line=9,
         ),
-        Example(
-            "from typing import Optional\n\nfrom pydantic import BaseModel\n\n\n"
-            "class UserRead(BaseModel):\n    id: int\n    org_id: Optional[int] = None\n"
-            "    name: str\n    age: int\n",
+        Invalid(
+            """
+            from typing import Optional
+
+            from pydantic import BaseModel
+
+
+            class UserRead(BaseModel):
+                id: int
+                org_id: Optional[int] = None
+                name: str
+                age: int
+            """,
             line=7,
             count=2,
         ),

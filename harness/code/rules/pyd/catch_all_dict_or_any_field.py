@@ -6,7 +6,7 @@ from harness.code.facts import ClassInfo
 from harness.code.matchers import TYPING_ANY, split_optional, subscript_args, unwrap_annotated
 from harness.code.models import model_fields
 from harness.code.subjects import PydanticModelRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Mapping types that say nothing about their values unless parametrised precisely.
 MAPPING_TYPES = frozenset(
@@ -68,46 +68,106 @@ class CatchAllDictOrAnyField(PydanticModelRule):
     name = "catch-all-dict-or-any-field"
     message = "Field accepts any value (`dict` / `Any`); declare a model or a precise type"
     valid = (
-        "from pydantic import BaseModel\n\nclass Order(BaseModel):\n"
-        "    counts: dict[str, int]\n    tags: list[str]\n",
+        Valid("""
+            from pydantic import BaseModel
+
+            class Order(BaseModel):
+                counts: dict[str, int]
+                tags: list[str]
+            """),
         # Not a Pydantic model; a SQLModel table with a JSON column.
-        "from typing import Any\nfrom dataclasses import dataclass\n\n@dataclass\n"
-        "class Event:\n    payload: dict[str, Any]\n\nclass Plain:\n    data: Any\n",
-        "from typing import Any\nfrom sqlmodel import SQLModel, Field, JSON, Column\n\n"
-        "class Event(SQLModel, table=True):\n    id: int | None = Field(default=None)\n"
-        "    payload: dict[str, Any] = Field(sa_column=Column(JSON))\n",
+        Valid("""
+            from typing import Any
+            from dataclasses import dataclass
+
+            @dataclass
+            class Event:
+                payload: dict[str, Any]
+
+            class Plain:
+                data: Any
+            """),
+        Valid("""
+            from typing import Any
+            from sqlmodel import SQLModel, Field, JSON, Column
+
+            class Event(SQLModel, table=True):
+                id: int | None = Field(default=None)
+                payload: dict[str, Any] = Field(sa_column=Column(JSON))
+            """),
         # ClassVars and private attributes are no fields; a docstring mentions the pattern.
-        "from typing import Any, ClassVar\nfrom pydantic import BaseModel\n\n"
-        'class Cfg(BaseModel):\n    """extra: dict[str, Any]"""\n'
-        "    registry: ClassVar[dict[str, Any]] = {}\n    _cache: dict = {}\n",
-        "from typing import Any\nfrom pydantic import BaseModel\n\nclass Nested(BaseModel):\n"
-        "    rows: list[dict[str, Any]]\n    scores: dict[str, float] | None = None\n",
+        Valid('''
+            from typing import Any, ClassVar
+            from pydantic import BaseModel
+
+            class Cfg(BaseModel):
+                """extra: dict[str, Any]"""
+                registry: ClassVar[dict[str, Any]] = {}
+                _cache: dict = {}
+            '''),
+        Valid("""
+            from typing import Any
+            from pydantic import BaseModel
+
+            class Nested(BaseModel):
+                rows: list[dict[str, Any]]
+                scores: dict[str, float] | None = None
+            """),
     )
     invalid = (
-        Example(
-            "from typing import Any\nfrom pydantic import BaseModel\n\nclass Order(BaseModel):\n"
-            "    shipping: dict[str, Any]\n",
+        Invalid(
+            """
+            from typing import Any
+            from pydantic import BaseModel
+
+            class Order(BaseModel):
+                shipping: dict[str, Any]
+            """,
             line=5,
         ),
-        Example(
-            "import typing\nfrom pydantic import BaseModel as BM\n\nclass Base(BM):\n"
-            "    pass\n\nclass Event(Base):\n    data: typing.Any\n    meta: dict\n",
+        Invalid(
+            """
+            import typing
+            from pydantic import BaseModel as BM
+
+            class Base(BM):
+                pass
+
+            class Event(Base):
+                data: typing.Any
+                meta: dict
+            """,
             count=2,
         ),
-        Example(
-            "from typing import Any, Dict, Optional\nfrom pydantic import BaseModel\n\n"
-            "class Hook(BaseModel):\n    headers: Optional[Dict[str, Any]] = None\n"
-            "    extra: Optional[Any] = None\n",
+        Invalid(
+            """
+            from typing import Any, Dict, Optional
+            from pydantic import BaseModel
+
+            class Hook(BaseModel):
+                headers: Optional[Dict[str, Any]] = None
+                extra: Optional[Any] = None
+            """,
             count=2,
         ),
-        Example(
-            "from typing import Any\nfrom pydantic import BaseModel, Json\n\n"
-            "class Upload(BaseModel):\n    body: Json[Any]\n",
+        Invalid(
+            """
+            from typing import Any
+            from pydantic import BaseModel, Json
+
+            class Upload(BaseModel):
+                body: Json[Any]
+            """,
             line=5,
         ),
-        Example(
-            "from typing import Annotated\nfrom pydantic import BaseModel, Field\n\n"
-            "class Item(BaseModel):\n    attrs: Annotated[dict, Field(default_factory=dict)]\n",
+        Invalid(
+            """
+            from typing import Annotated
+            from pydantic import BaseModel, Field
+
+            class Item(BaseModel):
+                attrs: Annotated[dict, Field(default_factory=dict)]
+            """,
             line=5,
         ),
     )

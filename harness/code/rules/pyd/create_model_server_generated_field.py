@@ -5,7 +5,7 @@ import libcst as cst
 from harness.code.facts import ClassInfo
 from harness.code.models import has_name_suffix, inherited_fields, model_fields
 from harness.code.subjects import PydanticModelRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Name suffixes of create (POST body) models.
 CREATE_MODEL_SUFFIXES = ("Create", "In", "Input")
@@ -53,37 +53,91 @@ class CreateModelServerGeneratedField(PydanticModelRule):
     name = "create-model-server-generated-field"
     message = "Create model declares a server-generated field; move it to the read model"
     valid = (
-        "from pydantic import BaseModel\n\nclass UserCreate(BaseModel):\n"
-        "    email: str\n    team_id: int\n\nclass UserRead(BaseModel):\n    id: int\n",
+        Valid("""
+            from pydantic import BaseModel
+
+            class UserCreate(BaseModel):
+                email: str
+                team_id: int
+
+            class UserRead(BaseModel):
+                id: int
+            """),
         # Not create models, or not Pydantic models.
-        "from datetime import datetime\nfrom pydantic import BaseModel\n\n"
-        "class Login(BaseModel):\n    id: int\n\nclass UserInDB(BaseModel):\n"
-        "    id: int\n    created_at: datetime\n",
-        "from dataclasses import dataclass\n\n@dataclass\nclass UserCreate:\n    id: int\n\n"
-        "class OrderInput:\n    id: int\n",
-        'from pydantic import BaseModel\n\nclass ItemCreate(BaseModel):\n    """No id here."""\n'
-        "    name: str\n    _id: int = 0\n",
+        Valid("""
+            from datetime import datetime
+            from pydantic import BaseModel
+
+            class Login(BaseModel):
+                id: int
+
+            class UserInDB(BaseModel):
+                id: int
+                created_at: datetime
+            """),
+        Valid("""
+            from dataclasses import dataclass
+
+            @dataclass
+            class UserCreate:
+                id: int
+
+            class OrderInput:
+                id: int
+            """),
+        Valid('''
+            from pydantic import BaseModel
+
+            class ItemCreate(BaseModel):
+                """No id here."""
+                name: str
+                _id: int = 0
+            '''),
     )
     invalid = (
-        Example(
-            "from pydantic import BaseModel\n\nclass UserCreate(BaseModel):\n    id: int\n"
-            "    email: str\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class UserCreate(BaseModel):
+                id: int
+                email: str
+            """,
             line=4,
         ),
-        Example(
-            "from datetime import datetime\nfrom pydantic import BaseModel as BM\n\n"
-            "class UserIn(BM):\n    name: str\n    created_at: datetime\n"
-            "    updated_at: datetime | None = None\n",
+        Invalid(
+            """
+            from datetime import datetime
+            from pydantic import BaseModel as BM
+
+            class UserIn(BM):
+                name: str
+                created_at: datetime
+                updated_at: datetime | None = None
+            """,
             count=2,
         ),
-        Example(
-            "from uuid import UUID\nimport pydantic\n\nclass Base(pydantic.BaseModel):\n"
-            "    uuid: UUID\n\nclass OrderInput(Base):\n    total: int\n",
+        Invalid(
+            """
+            from uuid import UUID
+            import pydantic
+
+            class Base(pydantic.BaseModel):
+                uuid: UUID
+
+            class OrderInput(Base):
+                total: int
+            """,
             line=7,
         ),
-        Example(
-            "from sqlmodel import SQLModel\n\nclass HeroCreate(SQLModel):\n"
-            "    id: int | None = None\n    name: str\n",
+        Invalid(
+            """
+            from sqlmodel import SQLModel
+
+            class HeroCreate(SQLModel):
+                id: int | None = None
+                name: str
+            """,
             line=4,
         ),
     )

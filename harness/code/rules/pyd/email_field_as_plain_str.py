@@ -12,7 +12,7 @@ from harness.code.models import (
     validated_field_names,
 )
 from harness.code.subjects import PydanticModelRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: `Field(...)` keywords that validate the format of a string.
 FORMAT_KEYWORDS = ("pattern", "regex")
@@ -60,48 +60,111 @@ class EmailFieldAsPlainStr(PydanticModelRule):
     name = "email-field-as-plain-str"
     message = "Email field is a plain `str`; annotate it `EmailStr` so addresses are validated"
     valid = (
-        "from pydantic import BaseModel, EmailStr\n\nclass UserCreate(BaseModel):\n"
-        "    email: EmailStr\n    backup_email: EmailStr | None = None\n",
+        Valid("""
+            from pydantic import BaseModel, EmailStr
+
+            class UserCreate(BaseModel):
+                email: EmailStr
+                backup_email: EmailStr | None = None
+            """),
         # Validated another way.
-        "from pydantic import BaseModel, Field, field_validator\n\nclass User(BaseModel):\n"
-        "    email: str = Field(pattern=r'^[^@]+@[^@]+$')\n    work_email: str\n\n"
-        "    @field_validator('work_email')\n    @classmethod\n"
-        "    def check(cls, v: str) -> str:\n        return v\n",
+        Valid("""
+            from pydantic import BaseModel, Field, field_validator
+
+            class User(BaseModel):
+                email: str = Field(pattern=r'^[^@]+@[^@]+$')
+                work_email: str
+
+                @field_validator('work_email')
+                @classmethod
+                def check(cls, v: str) -> str:
+                    return v
+            """),
         # Not a Pydantic model, or not an email field.
-        "from dataclasses import dataclass\n\n@dataclass\nclass User:\n    email: str\n\n"
-        "class Contact:\n    email: str\n",
-        "from pydantic import BaseModel\n\nclass User(BaseModel):\n    emails_sent: int\n"
-        "    email_verified: bool\n    emailer: str\n",
-        "from sqlmodel import SQLModel, Field\n\nclass User(SQLModel, table=True):\n"
-        "    id: int | None = Field(default=None, primary_key=True)\n    email: str\n",
-        "from pydantic import BaseModel, EmailStr\n\nclass User(BaseModel):\n"
-        '    """email: str is bad."""\n    email: EmailStr\n',
+        Valid("""
+            from dataclasses import dataclass
+
+            @dataclass
+            class User:
+                email: str
+
+            class Contact:
+                email: str
+            """),
+        Valid("""
+            from pydantic import BaseModel
+
+            class User(BaseModel):
+                emails_sent: int
+                email_verified: bool
+                emailer: str
+            """),
+        Valid("""
+            from sqlmodel import SQLModel, Field
+
+            class User(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+                email: str
+            """),
+        Valid('''
+            from pydantic import BaseModel, EmailStr
+
+            class User(BaseModel):
+                """email: str is bad."""
+                email: EmailStr
+            '''),
     )
     invalid = (
-        Example(
-            "from pydantic import BaseModel\n\nclass UserCreate(BaseModel):\n    email: str\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class UserCreate(BaseModel):
+                email: str
+            """,
             line=4,
         ),
-        Example(
-            "from typing import Optional\nfrom pydantic import BaseModel as BM\n\n"
-            "class Base(BM):\n    pass\n\nclass Contact(Base):\n"
-            "    name: str\n    contact_email: Optional[str] = None\n",
+        Invalid(
+            """
+            from typing import Optional
+            from pydantic import BaseModel as BM
+
+            class Base(BM):
+                pass
+
+            class Contact(Base):
+                name: str
+                contact_email: Optional[str] = None
+            """,
             line=9,
         ),
-        Example(
-            "from typing import Annotated\nfrom pydantic import BaseModel, Field\n\n"
-            "class User(BaseModel):\n"
-            "    email_address: Annotated[str, Field(max_length=254)] | None = None\n",
+        Invalid(
+            """
+            from typing import Annotated
+            from pydantic import BaseModel, Field
+
+            class User(BaseModel):
+                email_address: Annotated[str, Field(max_length=254)] | None = None
+            """,
             line=5,
         ),
-        Example(
-            "import pydantic\n\nclass Invite(pydantic.BaseModel):\n"
-            "    inviter_email: str = pydantic.Field(..., max_length=254)\n"
-            "    email: str | None = None\n",
+        Invalid(
+            """
+            import pydantic
+
+            class Invite(pydantic.BaseModel):
+                inviter_email: str = pydantic.Field(..., max_length=254)
+                email: str | None = None
+            """,
             count=2,
         ),
-        Example(
-            "from sqlmodel import SQLModel\n\nclass UserCreate(SQLModel):\n    email: str\n",
+        Invalid(
+            """
+            from sqlmodel import SQLModel
+
+            class UserCreate(SQLModel):
+                email: str
+            """,
             line=4,
         ),
     )

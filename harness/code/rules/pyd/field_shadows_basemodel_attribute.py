@@ -7,7 +7,7 @@ from harness.code.facts import ClassInfo
 from harness.code.matchers import CONFIG_DICT_CALLS, class_statements, is_classvar_annotation
 from harness.code.models import effective_config
 from harness.code.subjects import PydanticModelRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Public attributes of Pydantic 2's `BaseModel` outside the `model_` namespace: the v1
 #: methods kept as deprecated aliases, and `register` (from `ABCMeta`). Hardcoded from
@@ -97,52 +97,117 @@ class FieldShadowsBasemodelAttribute(PydanticModelRule):
     name = "field-shadows-basemodel-attribute"
     message = "Field name shadows a Pydantic `BaseModel` attribute; rename it and use an alias"
     valid = (
-        "from pydantic import BaseModel, ConfigDict, Field\n\nclass Dataset(BaseModel):\n"
-        "    model_config = ConfigDict(frozen=True)\n"
-        "    schema_name: str = Field(alias='schema')\n    fields: list[str]\n",
-        "from typing import ClassVar\nfrom pydantic import BaseModel, ConfigDict\n\n"
-        "class A(BaseModel):\n    model_config: ClassVar[ConfigDict] = ConfigDict(extra='forbid')\n"
-        "\nclass B(BaseModel):\n    model_config: ConfigDict = {'frozen': True}\n",
+        Valid("""
+            from pydantic import BaseModel, ConfigDict, Field
+
+            class Dataset(BaseModel):
+                model_config = ConfigDict(frozen=True)
+                schema_name: str = Field(alias='schema')
+                fields: list[str]
+            """),
+        Valid("""
+            from typing import ClassVar
+            from pydantic import BaseModel, ConfigDict
+
+            class A(BaseModel):
+                model_config: ClassVar[ConfigDict] = ConfigDict(extra='forbid')
+
+            class B(BaseModel):
+                model_config: ConfigDict = {'frozen': True}
+            """),
         # Not Pydantic models.
-        "from dataclasses import dataclass\n\n@dataclass\nclass Dataset:\n    schema: str\n"
-        "    json: dict\n\nclass Plain:\n    model_name: str\n",
-        "from pydantic import BaseModel, ConfigDict\n\nclass Llm(BaseModel):\n"
-        "    model_config = ConfigDict(protected_namespaces=())\n    model_name: str\n",
+        Valid("""
+            from dataclasses import dataclass
+
+            @dataclass
+            class Dataset:
+                schema: str
+                json: dict
+
+            class Plain:
+                model_name: str
+            """),
+        Valid("""
+            from pydantic import BaseModel, ConfigDict
+
+            class Llm(BaseModel):
+                model_config = ConfigDict(protected_namespaces=())
+                model_name: str
+            """),
         # Methods and private attributes are not fields.
-        "from pydantic import BaseModel\n\nclass Report(BaseModel):\n"
-        '    """Has a schema: str field? No."""\n    _json: str = ""\n\n'
-        "    def summary(self) -> str:\n        return ''\n",
+        Valid('''
+            from pydantic import BaseModel
+
+            class Report(BaseModel):
+                """Has a schema: str field? No."""
+                _json: str = ""
+
+                def summary(self) -> str:
+                    return ''
+            '''),
     )
     invalid = (
-        Example(
-            "from pydantic import BaseModel\n\nclass Dataset(BaseModel):\n    schema: str\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class Dataset(BaseModel):
+                schema: str
+            """,
             line=4,
         ),
-        Example(
-            "from pydantic import BaseModel as BM\n\nclass Base(BM):\n    pass\n\n"
-            "class Item(Base):\n    json: dict[str, str]\n    copy: bool = False\n",
+        Invalid(
+            """
+            from pydantic import BaseModel as BM
+
+            class Base(BM):
+                pass
+
+            class Item(Base):
+                json: dict[str, str]
+                copy: bool = False
+            """,
             count=2,
         ),
-        Example(
-            "import pydantic\n\nclass Run(pydantic.BaseModel):\n    model_name: str\n"
-            "    model_version: int\n",
+        Invalid(
+            """
+            import pydantic
+
+            class Run(pydantic.BaseModel):
+                model_name: str
+                model_version: int
+            """,
             count=2,
         ),
-        Example(
-            "from pydantic import BaseModel\n\nclass Settings(BaseModel):\n"
-            "    model_config: str = 'x'\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class Settings(BaseModel):
+                model_config: str = 'x'
+            """,
             line=4,
         ),
-        Example(
-            "from pydantic import BaseModel, ConfigDict\n\nclass Llm(BaseModel):\n"
-            "    model_config = ConfigDict(protected_namespaces=())\n"
-            "    model_name: str\n    model_dump: str\n",
+        Invalid(
+            """
+            from pydantic import BaseModel, ConfigDict
+
+            class Llm(BaseModel):
+                model_config = ConfigDict(protected_namespaces=())
+                model_name: str
+                model_dump: str
+            """,
             line=6,
             count=1,
         ),
-        Example(
-            "from sqlmodel import SQLModel, Field\n\nclass Doc(SQLModel, table=True):\n"
-            "    id: int | None = Field(default=None, primary_key=True)\n    validate: bool\n",
+        Invalid(
+            """
+            from sqlmodel import SQLModel, Field
+
+            class Doc(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+                validate: bool
+            """,
             line=5,
         ),
     )

@@ -13,7 +13,7 @@ from harness.code.models import (
     pydantic_model,
 )
 from harness.code.rule import CodeRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 if TYPE_CHECKING:
     from harness.code.context import UnitContext
@@ -124,73 +124,192 @@ class PydanticV1Api(CodeRule):
     name = "pydantic-v1-api"
     message = "Pydantic v1 API; use the Pydantic v2 equivalent"
     valid = (
-        "from pydantic import BaseModel, field_validator\n\nclass User(BaseModel):\n"
-        "    name: str\n\n    @field_validator('name')\n    @classmethod\n"
-        "    def strip(cls, v: str) -> str:\n        return v.strip()\n",
+        Valid("""
+            from pydantic import BaseModel, field_validator
+
+            class User(BaseModel):
+                name: str
+
+                @field_validator('name')
+                @classmethod
+                def strip(cls, v: str) -> str:
+                    return v.strip()
+            """),
         # Same method names on objects that are not models.
-        "import requests\n\ndef fetch(url: str, headers: dict) -> dict:\n"
-        "    h = headers.copy()\n    return requests.get(url, headers=h).json()\n",
-        "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
-        "def dump(user: User) -> dict:\n    data = user.model_dump()\n    return data.copy()\n",
+        Valid("""
+            import requests
+
+            def fetch(url: str, headers: dict) -> dict:
+                h = headers.copy()
+                return requests.get(url, headers=h).json()
+            """),
+        Valid("""
+            from pydantic import BaseModel
+
+            class User(BaseModel):
+                name: str
+
+            def dump(user: User) -> dict:
+                data = user.model_dump()
+                return data.copy()
+            """),
         # The name is rebound to a dict before `.copy()`, or by a comprehension.
-        "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
-        "def f(user: User, rows: list[dict]) -> list:\n"
-        "    return [user.copy() for user in rows]\n",
-        "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
-        "def f(user: User, rows: list[dict]) -> list:\n"
-        "    return sorted(rows, key=lambda user: user.copy())\n",
-        "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
-        "def f(user: User) -> dict:\n    user = {'name': user.name}\n    return user.copy()\n",
+        Valid("""
+            from pydantic import BaseModel
+
+            class User(BaseModel):
+                name: str
+
+            def f(user: User, rows: list[dict]) -> list:
+                return [user.copy() for user in rows]
+            """),
+        Valid("""
+            from pydantic import BaseModel
+
+            class User(BaseModel):
+                name: str
+
+            def f(user: User, rows: list[dict]) -> list:
+                return sorted(rows, key=lambda user: user.copy())
+            """),
+        Valid("""
+            from pydantic import BaseModel
+
+            class User(BaseModel):
+                name: str
+
+            def f(user: User) -> dict:
+                user = {'name': user.name}
+                return user.copy()
+            """),
         # A dataclass with the same shape, and a model defining its own `dict` method.
-        "from dataclasses import dataclass\n\n@dataclass\nclass User:\n    name: str\n\n"
-        "    @classmethod\n    def parse_obj(cls, d):\n        return cls(**d)\n\n"
-        "def f(d: dict) -> User:\n    return User.parse_obj(d)\n",
-        "from pydantic import BaseModel\n\nclass Tags(BaseModel):\n    items: list[str]\n\n"
-        "    def dict(self) -> dict:\n        return {'items': self.items}\n\n"
-        "def f(t: Tags) -> dict:\n    return t.dict()\n",
+        Valid("""
+            from dataclasses import dataclass
+
+            @dataclass
+            class User:
+                name: str
+
+                @classmethod
+                def parse_obj(cls, d):
+                    return cls(**d)
+
+            def f(d: dict) -> User:
+                return User.parse_obj(d)
+            """),
+        Valid("""
+            from pydantic import BaseModel
+
+            class Tags(BaseModel):
+                items: list[str]
+
+                def dict(self) -> dict:
+                    return {'items': self.items}
+
+            def f(t: Tags) -> dict:
+                return t.dict()
+            """),
         # v1 on purpose; and a docstring mentioning the pattern.
-        "from pydantic.v1 import BaseModel, validator\n\nclass User(BaseModel):\n"
-        "    name: str\n\n    @validator('name')\n    def strip(cls, v):\n        return v\n",
-        'def f(user):\n    """Call user.dict() or User.parse_obj(d)."""\n    return user\n',
+        Valid("""
+            from pydantic.v1 import BaseModel, validator
+
+            class User(BaseModel):
+                name: str
+
+                @validator('name')
+                def strip(cls, v):
+                    return v
+            """),
+        Valid('''
+            def f(user):
+                """Call user.dict() or User.parse_obj(d)."""
+                return user
+            '''),
     )
     invalid = (
-        Example(
-            "from pydantic import BaseModel, validator\n\nclass User(BaseModel):\n"
-            "    name: str\n\n    @validator('name')\n    def strip(cls, v):\n"
-            "        return v.strip()\n",
+        Invalid(
+            """
+            from pydantic import BaseModel, validator
+
+            class User(BaseModel):
+                name: str
+
+                @validator('name')
+                def strip(cls, v):
+                    return v.strip()
+            """,
             line=6,
         ),
-        Example(
-            "import pydantic as pd\n\nclass User(pd.BaseModel):\n    name: str\n\n"
-            "    @pd.root_validator(pre=True)\n    def check(cls, values):\n"
-            "        return values\n",
+        Invalid(
+            """
+            import pydantic as pd
+
+            class User(pd.BaseModel):
+                name: str
+
+                @pd.root_validator(pre=True)
+                def check(cls, values):
+                    return values
+            """,
             line=6,
         ),
-        Example(
-            "from pydantic import BaseModel as BM\n\nclass Base(BM):\n    pass\n\n"
-            "class UserCreate(Base):\n    name: str\n\n"
-            "def create(payload: UserCreate) -> dict:\n    return dict(**payload.dict())\n",
+        Invalid(
+            """
+            from pydantic import BaseModel as BM
+
+            class Base(BM):
+                pass
+
+            class UserCreate(Base):
+                name: str
+
+            def create(payload: UserCreate) -> dict:
+                return dict(**payload.dict())
+            """,
             line=10,
         ),
-        Example(
-            "from fastapi import APIRouter\nfrom app.schemas import UserRead\n\n"
-            "router = APIRouter()\n\n"
-            "@router.get('/users/{id}', response_model=UserRead)\nasync def get(id: int):\n"
-            "    user = await load(id)\n    return UserRead.from_orm(user)\n",
+        Invalid(
+            """
+            from fastapi import APIRouter
+            from app.schemas import UserRead
+
+            router = APIRouter()
+
+            @router.get('/users/{id}', response_model=UserRead)
+            async def get(id: int):
+                user = await load(id)
+                return UserRead.from_orm(user)
+            """,
             line=9,
         ),
-        Example(
-            "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n\n"
-            "    def public(self) -> dict:\n        return self.dict(exclude={'name'})\n\n"
-            "def load(raw: str) -> User:\n    user = User.parse_raw(raw)\n"
-            "    return user.copy(update={'name': 'x'})\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class User(BaseModel):
+                name: str
+
+                def public(self) -> dict:
+                    return self.dict(exclude={'name'})
+
+            def load(raw: str) -> User:
+                user = User.parse_raw(raw)
+                return user.copy(update={'name': 'x'})
+            """,
             count=3,
         ),
-        Example(
-            "from typing import Optional\nfrom sqlmodel import SQLModel, Field\n\n"
-            "class Hero(SQLModel, table=True):\n    id: Optional[int] = Field(default=None)\n\n"
-            "def update(hero: Optional[Hero], data: dict) -> None:\n"
-            "    for key, value in hero.dict().items():\n        pass\n",
+        Invalid(
+            """
+            from typing import Optional
+            from sqlmodel import SQLModel, Field
+
+            class Hero(SQLModel, table=True):
+                id: Optional[int] = Field(default=None)
+
+            def update(hero: Optional[Hero], data: dict) -> None:
+                for key, value in hero.dict().items():
+                    pass
+            """,
             line=8,
         ),
     )

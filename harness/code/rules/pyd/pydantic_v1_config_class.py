@@ -7,7 +7,7 @@ from harness.code.facts import ClassInfo
 from harness.code.matchers import class_statements
 from harness.code.models import is_pydantic_v1_namespace
 from harness.code.subjects import PydanticModelRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: A nested `class Config:` (the Pydantic v1 way to configure a model).
 V1_CONFIG_CLASS = m.ClassDef(name=m.Name("Config"))
@@ -46,48 +46,111 @@ class PydanticV1ConfigClass(PydanticModelRule):
     name = "pydantic-v1-config-class"
     message = "Nested `class Config` is Pydantic v1 style; use `model_config = ConfigDict(...)`"
     valid = (
-        "from pydantic import BaseModel, ConfigDict\n\n"
-        "class User(BaseModel):\n    model_config = ConfigDict(frozen=True)\n    name: str\n",
+        Valid("""
+            from pydantic import BaseModel, ConfigDict
+
+            class User(BaseModel):
+                model_config = ConfigDict(frozen=True)
+                name: str
+            """),
         # Not a Pydantic model: a plain class may nest whatever it likes.
-        "class Settings:\n    class Config:\n        env_file = '.env'\n",
-        "from dataclasses import dataclass\n\n"
-        "@dataclass\nclass Point:\n    x: int\n\n    class Config:\n        frozen = True\n",
+        Valid("""
+            class Settings:
+                class Config:
+                    env_file = '.env'
+            """),
+        Valid("""
+            from dataclasses import dataclass
+
+            @dataclass
+            class Point:
+                x: int
+
+                class Config:
+                    frozen = True
+            """),
         # v1 on purpose, through the compatibility namespace.
-        "from pydantic.v1 import BaseModel\n\n"
-        "class User(BaseModel):\n    class Config:\n        orm_mode = True\n",
-        'from pydantic import BaseModel\n\nclass User(BaseModel):\n    """Not `class Config:`."""\n'
-        "    name: str\n",
+        Valid("""
+            from pydantic.v1 import BaseModel
+
+            class User(BaseModel):
+                class Config:
+                    orm_mode = True
+            """),
+        Valid('''
+            from pydantic import BaseModel
+
+            class User(BaseModel):
+                """Not `class Config:`."""
+                name: str
+            '''),
         # A nested class with another name.
-        "from pydantic import BaseModel\n\n"
-        "class User(BaseModel):\n    class Meta:\n        table = 'users'\n    name: str\n",
+        Valid("""
+            from pydantic import BaseModel
+
+            class User(BaseModel):
+                class Meta:
+                    table = 'users'
+                name: str
+            """),
     )
     invalid = (
-        Example(
-            "from pydantic import BaseModel\n\n"
-            "class User(BaseModel):\n    name: str\n\n    class Config:\n        orm_mode = True\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class User(BaseModel):
+                name: str
+
+                class Config:
+                    orm_mode = True
+            """,
             line=6,
         ),
-        Example(
-            "from pydantic import BaseModel as BM\n\n"
-            "class User(BM):\n    class Config:\n        extra = 'forbid'\n",
+        Invalid(
+            """
+            from pydantic import BaseModel as BM
+
+            class User(BM):
+                class Config:
+                    extra = 'forbid'
+            """,
             line=4,
         ),
-        Example(
-            "import pydantic\n\nclass Base(pydantic.BaseModel):\n    pass\n\n"
-            "class UserRead(Base):\n    id: int\n"
-            "    class Config:\n        from_attributes = True\n",
+        Invalid(
+            """
+            import pydantic
+
+            class Base(pydantic.BaseModel):
+                pass
+
+            class UserRead(Base):
+                id: int
+                class Config:
+                    from_attributes = True
+            """,
             line=8,
         ),
-        Example(
-            "from sqlmodel import SQLModel, Field\n\n"
-            "class Hero(SQLModel, table=True):\n    id: int | None = Field(default=None)\n"
-            "    class Config:\n        arbitrary_types_allowed = True\n",
+        Invalid(
+            """
+            from sqlmodel import SQLModel, Field
+
+            class Hero(SQLModel, table=True):
+                id: int | None = Field(default=None)
+                class Config:
+                    arbitrary_types_allowed = True
+            """,
             line=5,
         ),
-        Example(
-            "from pydantic_settings import BaseSettings\n\n"
-            "class Settings(BaseSettings):\n    db_url: str\n    class Config:\n"
-            "        env_file = '.env'\n",
+        Invalid(
+            """
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                db_url: str
+                class Config:
+                    env_file = '.env'
+            """,
             line=5,
         ),
     )

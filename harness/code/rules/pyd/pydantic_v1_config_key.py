@@ -5,7 +5,7 @@ import libcst as cst
 from harness.code.facts import ClassInfo
 from harness.code.models import config_entries, is_pydantic_v1_namespace
 from harness.code.subjects import PydanticModelRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Pydantic v1 config keys and what Pydantic v2 uses instead, as shown to users (None: removed
 #: without a direct replacement). `json_encoders` is deprecated in v2 but still honoured, so
@@ -67,50 +67,104 @@ class PydanticV1ConfigKey(PydanticModelRule):
     name = "pydantic-v1-config-key"
     message = "Pydantic v1 config key; use its Pydantic v2 name"
     valid = (
-        "from pydantic import BaseModel, ConfigDict\n\nclass UserRead(BaseModel):\n"
-        "    model_config = ConfigDict(from_attributes=True, populate_by_name=True)\n",
-        "from pydantic import BaseModel\n\nclass UserRead(BaseModel):\n"
-        "    model_config = {'from_attributes': True, 'json_encoders': {}}\n",
+        Valid("""
+            from pydantic import BaseModel, ConfigDict
+
+            class UserRead(BaseModel):
+                model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+            """),
+        Valid("""
+            from pydantic import BaseModel
+
+            class UserRead(BaseModel):
+                model_config = {'from_attributes': True, 'json_encoders': {}}
+            """),
         # A plain class (or a non-model `model_config`) is not Pydantic config.
-        "class Settings:\n    model_config = dict(orm_mode=True)\n"
-        "    class Config:\n        orm_mode = True\n",
-        "from pydantic.v1 import BaseModel\n\n"
-        "class User(BaseModel):\n    class Config:\n        orm_mode = True\n",
+        Valid("""
+            class Settings:
+                model_config = dict(orm_mode=True)
+                class Config:
+                    orm_mode = True
+            """),
+        Valid("""
+            from pydantic.v1 import BaseModel
+
+            class User(BaseModel):
+                class Config:
+                    orm_mode = True
+            """),
         # A field named like a key is not config.
-        "from pydantic import BaseModel\n\nclass Flags(BaseModel):\n    orm_mode: bool = True\n"
-        '    """Docs mention orm_mode = True."""\n',
-        "from pydantic import BaseModel, ConfigDict\n\nclass Flags(BaseModel):\n"
-        "    model_config = ConfigDict(json_encoders={int: str})\n",
+        Valid('''
+            from pydantic import BaseModel
+
+            class Flags(BaseModel):
+                orm_mode: bool = True
+                """Docs mention orm_mode = True."""
+            '''),
+        Valid("""
+            from pydantic import BaseModel, ConfigDict
+
+            class Flags(BaseModel):
+                model_config = ConfigDict(json_encoders={int: str})
+            """),
     )
     invalid = (
-        Example(
-            "from pydantic import BaseModel, ConfigDict\n\nclass UserRead(BaseModel):\n"
-            "    model_config = ConfigDict(orm_mode=True)\n",
+        Invalid(
+            """
+            from pydantic import BaseModel, ConfigDict
+
+            class UserRead(BaseModel):
+                model_config = ConfigDict(orm_mode=True)
+            """,
             line=4,
         ),
-        Example(
-            "from pydantic import BaseModel as BM\n\nclass UserRead(BM):\n"
-            "    model_config = {\n        'from_attributes': True,\n"
-            "        'allow_population_by_field_name': True,\n    }\n",
+        Invalid(
+            """
+            from pydantic import BaseModel as BM
+
+            class UserRead(BM):
+                model_config = {
+                    'from_attributes': True,
+                    'allow_population_by_field_name': True,
+                }
+            """,
             line=6,
             count=1,
         ),
-        Example(
-            "import pydantic\n\nclass User(pydantic.BaseModel):\n    class Config:\n"
-            "        orm_mode = True\n        schema_extra = {'example': {}}\n",
+        Invalid(
+            """
+            import pydantic
+
+            class User(pydantic.BaseModel):
+                class Config:
+                    orm_mode = True
+                    schema_extra = {'example': {}}
+            """,
             line=6,
             count=2,
         ),
-        Example(
-            "from pydantic import BaseModel, ConfigDict\n\nclass Base(BaseModel):\n"
-            "    pass\n\nclass User(Base):\n"
-            "    model_config = ConfigDict(\n"
-            "        frozen=True,\n        validate_all=True,\n    )\n",
+        Invalid(
+            """
+            from pydantic import BaseModel, ConfigDict
+
+            class Base(BaseModel):
+                pass
+
+            class User(Base):
+                model_config = ConfigDict(
+                    frozen=True,
+                    validate_all=True,
+                )
+            """,
             line=9,
         ),
-        Example(
-            "from pydantic import BaseModel\n\nclass User(BaseModel, allow_mutation=False):\n"
-            "    name: str\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class User(BaseModel, allow_mutation=False):
+                name: str
+            """,
             line=3,
         ),
     )

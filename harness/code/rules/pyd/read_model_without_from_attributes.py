@@ -12,7 +12,7 @@ from harness.code.models import (
     is_read_model,
 )
 from harness.code.subjects import PydanticModelRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Roots a read model may derive from for this rule to know its whole config. Others are
 #: skipped: `SQLModel` turns `from_attributes` on by default, `RootModel`s and generic
@@ -63,50 +63,131 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
     name = "read-model-without-from-attributes"
     message = "Read model lacks `from_attributes=True`; it cannot be validated from ORM objects"
     valid = (
-        "from pydantic import BaseModel, ConfigDict\n\nclass UserRead(BaseModel):\n"
-        "    model_config = ConfigDict(from_attributes=True)\n    id: int\n",
+        Valid("""
+            from pydantic import BaseModel, ConfigDict
+
+            class UserRead(BaseModel):
+                model_config = ConfigDict(from_attributes=True)
+                id: int
+            """),
         # Inherited from a local base, as a dict literal.
-        "from pydantic import BaseModel as BM\n\nclass ORMModel(BM):\n"
-        "    model_config = {'from_attributes': True}\n\nclass UserOut(ORMModel):\n    id: int\n",
+        Valid("""
+            from pydantic import BaseModel as BM
+
+            class ORMModel(BM):
+                model_config = {'from_attributes': True}
+
+            class UserOut(ORMModel):
+                id: int
+            """),
         # Input models and plain classes / dataclasses with read-model names.
-        "from pydantic import BaseModel\n\nclass UserCreate(BaseModel):\n    name: str\n\n"
-        "class UserUpdate(BaseModel):\n    name: str | None = None\n",
-        "from dataclasses import dataclass\n\n@dataclass\nclass UserRead:\n    id: int\n\n"
-        "class ItemResponse:\n    id: int\n",
+        Valid("""
+            from pydantic import BaseModel
+
+            class UserCreate(BaseModel):
+                name: str
+
+            class UserUpdate(BaseModel):
+                name: str | None = None
+            """),
+        Valid("""
+            from dataclasses import dataclass
+
+            @dataclass
+            class UserRead:
+                id: int
+
+            class ItemResponse:
+                id: int
+            """),
         # SQLModel turns it on by default; a base from another module may set it.
-        "from sqlmodel import SQLModel\n\nclass HeroPublic(SQLModel):\n    id: int\n",
-        "from app.schemas.base import ORMBase\n\nclass UserRead(ORMBase):\n    id: int\n",
-        "from typing import Generic, TypeVar\nfrom pydantic import BaseModel\n\n"
-        "T = TypeVar('T')\n\nclass PageResponse(BaseModel, Generic[T]):\n    items: list[T]\n",
-        "from pydantic import BaseModel\n\nclass UserRead(BaseModel, from_attributes=True):\n"
-        '    """Without from_attributes this would fail."""\n    id: int\n',
+        Valid("""
+            from sqlmodel import SQLModel
+
+            class HeroPublic(SQLModel):
+                id: int
+            """),
+        Valid("""
+            from app.schemas.base import ORMBase
+
+            class UserRead(ORMBase):
+                id: int
+            """),
+        Valid("""
+            from typing import Generic, TypeVar
+            from pydantic import BaseModel
+
+            T = TypeVar('T')
+
+            class PageResponse(BaseModel, Generic[T]):
+                items: list[T]
+            """),
+        Valid('''
+            from pydantic import BaseModel
+
+            class UserRead(BaseModel, from_attributes=True):
+                """Without from_attributes this would fail."""
+                id: int
+            '''),
     )
     invalid = (
-        Example(
-            "from pydantic import BaseModel\n\nclass UserRead(BaseModel):\n    id: int\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class UserRead(BaseModel):
+                id: int
+            """,
             line=3,
         ),
-        Example(
-            "from pydantic import BaseModel, ConfigDict\n\nclass Base(BaseModel):\n"
-            "    model_config = ConfigDict(str_strip_whitespace=True)\n\n"
-            "class UserOut(Base):\n    id: int\n",
+        Invalid(
+            """
+            from pydantic import BaseModel, ConfigDict
+
+            class Base(BaseModel):
+                model_config = ConfigDict(str_strip_whitespace=True)
+
+            class UserOut(Base):
+                id: int
+            """,
             line=6,
         ),
-        Example(
-            "from pydantic import BaseModel\n\nclass UserRead(BaseModel):\n    id: int\n\n"
-            "    class Config:\n        orm_mode = True\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class UserRead(BaseModel):
+                id: int
+
+                class Config:
+                    orm_mode = True
+            """,
             line=3,
         ),
-        Example(
-            "from fastapi import APIRouter\nfrom pydantic import BaseModel\n\n"
-            "class Profile(BaseModel):\n    bio: str\n\nrouter = APIRouter()\n\n"
-            "@router.get('/me', response_model=Profile)\nasync def me() -> Profile:\n"
-            "    return Profile(bio='')\n",
+        Invalid(
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            class Profile(BaseModel):
+                bio: str
+
+            router = APIRouter()
+
+            @router.get('/me', response_model=Profile)
+            async def me() -> Profile:
+                return Profile(bio='')
+            """,
             line=4,
         ),
-        Example(
-            "import pydantic\n\nclass UserInDB(pydantic.BaseModel):\n"
-            "    model_config = pydantic.ConfigDict(from_attributes=False)\n    id: int\n",
+        Invalid(
+            """
+            import pydantic
+
+            class UserInDB(pydantic.BaseModel):
+                model_config = pydantic.ConfigDict(from_attributes=False)
+                id: int
+            """,
             line=3,
         ),
     )

@@ -14,7 +14,7 @@ from harness.code.models import (
     model_fields,
 )
 from harness.code.subjects import PydanticModelRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: `constr(...)`, the v1-style constrained string type.
 CONSTR_CALLS = frozenset({"pydantic.constr", "pydantic.types.constr", "constr"})
@@ -66,49 +66,104 @@ class UnboundedStrInputField(PydanticModelRule):
     name = "unbounded-str-input-field"
     message = "Input model `str` field has no `max_length`"
     valid = (
-        "from typing import Annotated, Literal\n"
-        "from pydantic import BaseModel, EmailStr, Field, StringConstraints, constr\n\n"
-        "class UserCreate(BaseModel):\n    name: str = Field(max_length=100)\n"
-        "    email: EmailStr\n    role: Literal['admin', 'user']\n"
-        "    code: constr(max_length=8)\n"
-        "    slug: Annotated[str, StringConstraints(max_length=40, pattern='^[a-z-]+$')]\n"
-        "    bio: Annotated[str, Field(max_length=500)] | None = None\n",
+        Valid("""
+            from typing import Annotated, Literal
+            from pydantic import BaseModel, EmailStr, Field, StringConstraints, constr
+
+            class UserCreate(BaseModel):
+                name: str = Field(max_length=100)
+                email: EmailStr
+                role: Literal['admin', 'user']
+                code: constr(max_length=8)
+                slug: Annotated[str, StringConstraints(max_length=40, pattern='^[a-z-]+$')]
+                bio: Annotated[str, Field(max_length=500)] | None = None
+            """),
         # Not an input model, or not a Pydantic model.
-        "from pydantic import BaseModel\n\nclass UserRead(BaseModel):\n    name: str\n\n"
-        "class UserBase(BaseModel):\n    name: str\n",
-        "from dataclasses import dataclass\n\n@dataclass\nclass UserCreate:\n    name: str\n",
+        Valid("""
+            from pydantic import BaseModel
+
+            class UserRead(BaseModel):
+                name: str
+
+            class UserBase(BaseModel):
+                name: str
+            """),
+        Valid("""
+            from dataclasses import dataclass
+
+            @dataclass
+            class UserCreate:
+                name: str
+            """),
         # Bounded by config, in a local base.
-        "from pydantic import BaseModel, ConfigDict\n\nclass Strict(BaseModel):\n"
-        "    model_config = ConfigDict(str_max_length=255)\n\n"
-        "class ItemCreate(Strict):\n    title: str\n",
-        "from pydantic import BaseModel, Field\n\nclass NoteIn(BaseModel):\n"
-        '    """text: str"""\n    tags: list[int]\n'
-        "    text: str | None = Field(None, max_length=10)\n",
+        Valid("""
+            from pydantic import BaseModel, ConfigDict
+
+            class Strict(BaseModel):
+                model_config = ConfigDict(str_max_length=255)
+
+            class ItemCreate(Strict):
+                title: str
+            """),
+        Valid('''
+            from pydantic import BaseModel, Field
+
+            class NoteIn(BaseModel):
+                """text: str"""
+                tags: list[int]
+                text: str | None = Field(None, max_length=10)
+            '''),
     )
     invalid = (
-        Example(
-            "from pydantic import BaseModel\n\nclass UserCreate(BaseModel):\n    name: str\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class UserCreate(BaseModel):
+                name: str
+            """,
             line=4,
         ),
-        Example(
-            "from typing import Optional\nfrom pydantic import BaseModel as BM, Field\n\n"
-            "class UserUpdate(BM):\n    name: Optional[str] = Field(None, min_length=1)\n",
+        Invalid(
+            """
+            from typing import Optional
+            from pydantic import BaseModel as BM, Field
+
+            class UserUpdate(BM):
+                name: Optional[str] = Field(None, min_length=1)
+            """,
             line=5,
         ),
-        Example(
-            "from pydantic import BaseModel, constr\n\nclass LoginRequest(BaseModel):\n"
-            "    username: constr(min_length=3)\n    password: str\n",
+        Invalid(
+            """
+            from pydantic import BaseModel, constr
+
+            class LoginRequest(BaseModel):
+                username: constr(min_length=3)
+                password: str
+            """,
             count=2,
         ),
-        Example(
-            "from pydantic import BaseModel\n\nclass ItemBase(BaseModel):\n    title: str\n\n"
-            "class ItemCreate(ItemBase):\n    pass\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class ItemBase(BaseModel):
+                title: str
+
+            class ItemCreate(ItemBase):
+                pass
+            """,
             line=6,
         ),
-        Example(
-            "from typing import Annotated\nfrom pydantic import BaseModel, Field\n\n"
-            "class CommentPayload(BaseModel):\n"
-            "    body: Annotated[str, Field(min_length=1)]\n",
+        Invalid(
+            """
+            from typing import Annotated
+            from pydantic import BaseModel, Field
+
+            class CommentPayload(BaseModel):
+                body: Annotated[str, Field(min_length=1)]
+            """,
             line=5,
         ),
     )

@@ -12,7 +12,7 @@ from harness.code.models import (
     model_fields,
 )
 from harness.code.subjects import PydanticModelRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Name suffixes of partial-update (PATCH) models.
 UPDATE_MODEL_SUFFIXES = ("Update", "Patch")
@@ -52,44 +52,94 @@ class UpdateModelRequiredField(PydanticModelRule):
     name = "update-model-required-field"
     message = "Update model field is not optional; declare it `X | None = None`"
     valid = (
-        "from typing import Optional, Union\nfrom pydantic import BaseModel, Field\n\n"
-        "class UserUpdate(BaseModel):\n    name: str | None = None\n"
-        "    age: Optional[int] = Field(None, ge=0)\n"
-        "    bio: Union[str, None] = Field(default=None)\n"
-        "    tags: list[str] | None = Field(default_factory=list)\n",
+        Valid("""
+            from typing import Optional, Union
+            from pydantic import BaseModel, Field
+
+            class UserUpdate(BaseModel):
+                name: str | None = None
+                age: Optional[int] = Field(None, ge=0)
+                bio: Union[str, None] = Field(default=None)
+                tags: list[str] | None = Field(default_factory=list)
+            """),
         # Not update models, or not Pydantic models.
-        "from pydantic import BaseModel\n\nclass UserCreate(BaseModel):\n    name: str\n",
-        "from dataclasses import dataclass\n\n@dataclass\nclass UserUpdate:\n    name: str\n",
+        Valid("""
+            from pydantic import BaseModel
+
+            class UserCreate(BaseModel):
+                name: str
+            """),
+        Valid("""
+            from dataclasses import dataclass
+
+            @dataclass
+            class UserUpdate:
+                name: str
+            """),
         # Inherited optional fields; ClassVars and private attributes are no fields.
-        "from typing import ClassVar\nfrom pydantic import BaseModel as BM\n\n"
-        "class PatchBase(BM):\n    name: str | None = None\n\n"
-        "class ItemPatch(PatchBase):\n    kind: ClassVar[str] = 'item'\n    _seen: bool = False\n"
-        '    """name: str would be wrong."""\n',
+        Valid('''
+            from typing import ClassVar
+            from pydantic import BaseModel as BM
+
+            class PatchBase(BM):
+                name: str | None = None
+
+            class ItemPatch(PatchBase):
+                kind: ClassVar[str] = 'item'
+                _seen: bool = False
+                """name: str would be wrong."""
+            '''),
     )
     invalid = (
-        Example(
-            "from pydantic import BaseModel\n\nclass UserUpdate(BaseModel):\n    name: str\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class UserUpdate(BaseModel):
+                name: str
+            """,
             line=4,
         ),
-        Example(
-            "from typing import Optional\nfrom pydantic import BaseModel, Field\n\n"
-            "class UserUpdate(BaseModel):\n    name: Optional[str]\n"
-            "    email: str | None = Field(...)\n",
+        Invalid(
+            """
+            from typing import Optional
+            from pydantic import BaseModel, Field
+
+            class UserUpdate(BaseModel):
+                name: Optional[str]
+                email: str | None = Field(...)
+            """,
             count=2,
         ),
-        Example(
-            "from pydantic import BaseModel\n\nclass ItemPatch(BaseModel):\n"
-            "    is_active: bool = True\n",
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class ItemPatch(BaseModel):
+                is_active: bool = True
+            """,
             line=4,
         ),
-        Example(
-            "import pydantic\n\nclass UserBase(pydantic.BaseModel):\n    name: str\n\n"
-            "class UserUpdate(UserBase):\n    pass\n",
+        Invalid(
+            """
+            import pydantic
+
+            class UserBase(pydantic.BaseModel):
+                name: str
+
+            class UserUpdate(UserBase):
+                pass
+            """,
             line=6,
         ),
-        Example(
-            "from sqlmodel import SQLModel\n\nclass HeroUpdate(SQLModel):\n"
-            "    name: str | None = None\n    age: int = 0\n",
+        Invalid(
+            """
+            from sqlmodel import SQLModel
+
+            class HeroUpdate(SQLModel):
+                name: str | None = None
+                age: int = 0
+            """,
             line=5,
         ),
     )

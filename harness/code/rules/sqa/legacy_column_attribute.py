@@ -5,13 +5,7 @@ import libcst as cst
 from harness.code.facts import ClassInfo
 from harness.code.matchers import COLUMN_CALLS, class_attributes
 from harness.code.subjects import DeclarativeModelRule
-from harness.registry import Example
-
-_IMPORTS = "from sqlalchemy import Column, ForeignKey, Integer, String\n"
-_IMPORTS_2 = (
-    "from sqlalchemy import ForeignKey, String\n"
-    "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n"
-)
+from harness.registry import Invalid, Valid
 
 
 class LegacyColumnAttribute(DeclarativeModelRule):
@@ -58,74 +52,183 @@ class LegacyColumnAttribute(DeclarativeModelRule):
     message = "ORM attribute declared with `Column(...)`; use `Mapped[...] = mapped_column(...)`"
     valid = (
         # Flask-SQLAlchemy 3.1 with typed columns.
-        _IMPORTS_2 + "from flask_sqlalchemy import SQLAlchemy\n\n\n"
-        "class Base(DeclarativeBase):\n    pass\n\n\ndb = SQLAlchemy(model_class=Base)\n\n\n"
-        "class User(db.Model):\n    id: Mapped[int] = db.mapped_column(primary_key=True)\n",
-        _IMPORTS_2 + "\n\nclass Base(DeclarativeBase):\n    pass\n\n\n"
-        "class User(Base):\n    __tablename__ = 'users'\n"
-        "    id: Mapped[int] = mapped_column(primary_key=True)\n"
-        "    email: Mapped[str] = mapped_column(String(320))\n",
+        Valid("""
+            from sqlalchemy import ForeignKey, String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+            from flask_sqlalchemy import SQLAlchemy
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            db = SQLAlchemy(model_class=Base)
+
+
+            class User(db.Model):
+                id: Mapped[int] = db.mapped_column(primary_key=True)
+            """),
+        Valid("""
+            from sqlalchemy import ForeignKey, String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class User(Base):
+                __tablename__ = 'users'
+                id: Mapped[int] = mapped_column(primary_key=True)
+                email: Mapped[str] = mapped_column(String(320))
+            """),
         # Core table columns are not ORM attributes.
-        "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n"
-        "users = sa.Table('users', metadata, sa.Column('id', sa.Integer, primary_key=True))\n",
+        Valid("""
+            import sqlalchemy as sa
+
+            metadata = sa.MetaData()
+            users = sa.Table('users', metadata, sa.Column('id', sa.Integer, primary_key=True))
+            """),
         # `__table__ = Table(...)` on a model: the columns belong to the Core table.
-        _IMPORTS + "from sqlalchemy import Table\nfrom app.db import Base\n\n\n"
-        "class User(Base):\n"
-        "    __table__ = Table('users', Base.metadata, Column('id', Integer, primary_key=True))\n",
+        Valid("""
+            from sqlalchemy import Column, ForeignKey, Integer, String
+            from sqlalchemy import Table
+            from app.db import Base
+
+
+            class User(Base):
+                __table__ = Table('users', Base.metadata, Column('id', Integer, primary_key=True))
+            """),
         # `Column` from another library.
-        "from mylib import Column\nfrom app.db import Base\n\n\n"
-        "class Report(Base):\n    __tablename__ = 'reports'\n    title = Column(str)\n",
+        Valid("""
+            from mylib import Column
+            from app.db import Base
+
+
+            class Report(Base):
+                __tablename__ = 'reports'
+                title = Column(str)
+            """),
         # A local class named Column.
-        "class Column:\n    pass\n\n\nclass Grid:\n    first = Column()\n",
+        Valid("""
+            class Column:
+                pass
+
+
+            class Grid:
+                first = Column()
+            """),
         # Not an ORM class, and a docstring mentioning the pattern.
-        _IMPORTS + '\n\nclass Spec:\n    """id = Column(Integer, primary_key=True)"""\n\n'
-        "    kind = 'column'\n",
+        Valid('''
+            from sqlalchemy import Column, ForeignKey, Integer, String
+
+
+            class Spec:
+                """id = Column(Integer, primary_key=True)"""
+
+                kind = 'column'
+            '''),
     )
     invalid = (
         # Flask-SQLAlchemy: `db.Column` on `db.Model`, with `db` made here or imported.
-        Example(
-            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
-            "class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n",
+        Invalid(
+            """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            class User(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+            """,
             line=7,
         ),
-        Example(
-            "from app.extensions import db\n\n\nclass Post(db.Model):\n"
-            "    title = db.Column(db.String(200))\n",
+        Invalid(
+            """
+            from app.extensions import db
+
+
+            class Post(db.Model):
+                title = db.Column(db.String(200))
+            """,
             line=5,
         ),
-        Example(
-            _IMPORTS + "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
-            "\n\nclass User(Base):\n    __tablename__ = 'users'\n"
-            "    id = Column(Integer, primary_key=True)\n    name = Column(String)\n",
+        Invalid(
+            """
+            from sqlalchemy import Column, ForeignKey, Integer, String
+            from sqlalchemy.orm import declarative_base
+
+            Base = declarative_base()
+
+
+            class User(Base):
+                __tablename__ = 'users'
+                id = Column(Integer, primary_key=True)
+                name = Column(String)
+            """,
             line=9,
             count=2,
         ),
-        Example(
-            "import sqlalchemy as sa\nfrom app.db import Base\n\n\n"
-            "class Post(Base):\n    __tablename__ = 'posts'\n"
-            "    author_id = sa.Column(sa.ForeignKey('users.id'), index=True)\n",
+        Invalid(
+            """
+            import sqlalchemy as sa
+            from app.db import Base
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                author_id = sa.Column(sa.ForeignKey('users.id'), index=True)
+            """,
             line=7,
         ),
-        Example(
-            _IMPORTS_2 + "from sqlalchemy.schema import Column as Col\n\n\n"
-            "class Base(DeclarativeBase):\n    pass\n\n\n"
-            "class Tag(Base):\n    __tablename__ = 'tags'\n"
-            "    id: Mapped[int] = mapped_column(primary_key=True)\n"
-            "    label: Mapped[str] = Col(String(50))\n",
+        Invalid(
+            """
+            from sqlalchemy import ForeignKey, String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+            from sqlalchemy.schema import Column as Col
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Tag(Base):
+                __tablename__ = 'tags'
+                id: Mapped[int] = mapped_column(primary_key=True)
+                label: Mapped[str] = Col(String(50))
+            """,
             line=13,
         ),
         # A mixin of a mapped class.
-        Example(
-            _IMPORTS + "from sqlalchemy import DateTime\nfrom app.db import Base\n\n\n"
-            "class TimestampMixin:\n    created_at = Column(DateTime)\n\n\n"
-            "class User(TimestampMixin, Base):\n    __tablename__ = 'users'\n",
+        Invalid(
+            """
+            from sqlalchemy import Column, ForeignKey, Integer, String
+            from sqlalchemy import DateTime
+            from app.db import Base
+
+
+            class TimestampMixin:
+                created_at = Column(DateTime)
+
+
+            class User(TimestampMixin, Base):
+                __tablename__ = 'users'
+            """,
             line=7,
         ),
         # An abstract base.
-        Example(
-            _IMPORTS + "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
-            "\n\nclass Model(Base):\n    __abstract__ = True\n"
-            "    id = Column(Integer, primary_key=True)\n",
+        Invalid(
+            """
+            from sqlalchemy import Column, ForeignKey, Integer, String
+            from sqlalchemy.orm import declarative_base
+
+            Base = declarative_base()
+
+
+            class Model(Base):
+                __abstract__ = True
+                id = Column(Integer, primary_key=True)
+            """,
             line=9,
         ),
     )

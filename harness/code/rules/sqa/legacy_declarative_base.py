@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.code.subjects import CallRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: The 1.x factories building a declarative base (and the class decorator doing the same).
 LEGACY_BASE_FACTORIES = frozenset(
@@ -53,34 +53,78 @@ class LegacyDeclarativeBase(CallRule):
     name = "legacy-declarative-base"
     message = "`declarative_base()` is the legacy API; subclass `sqlalchemy.orm.DeclarativeBase`"
     valid = (
-        "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n",
+        Valid("""
+            from sqlalchemy.orm import DeclarativeBase
+
+
+            class Base(DeclarativeBase):
+                pass
+            """),
         # Only the import, and another library's `declarative_base`.
-        "from sqlalchemy.orm import declarative_base  # noqa: F401\n",
-        "from mylib.orm import declarative_base\n\nBase = declarative_base()\n",
-        "def declarative_base():\n    return object\n\n\nBase = declarative_base()\n",
+        Valid("""
+            from sqlalchemy.orm import declarative_base  # noqa: F401
+            """),
+        Valid("""
+            from mylib.orm import declarative_base
+
+            Base = declarative_base()
+            """),
+        Valid("""
+            def declarative_base():
+                return object
+
+
+            Base = declarative_base()
+            """),
         # Strings and docstrings mentioning the call.
-        '"""Base = declarative_base() is legacy."""\n'
-        "TIP = 'declarative_base() -> DeclarativeBase'\n",
+        Valid('''
+            """Base = declarative_base() is legacy."""
+            TIP = 'declarative_base() -> DeclarativeBase'
+            '''),
     )
     invalid = (
-        Example(
-            "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n",
+        Invalid(
+            """
+            from sqlalchemy.orm import declarative_base
+
+            Base = declarative_base()
+            """,
             line=3,
             count=1,
         ),
-        Example(
-            "from sqlalchemy.ext.declarative import declarative_base\n\n"
-            "Base = declarative_base(metadata=metadata)\n",
+        Invalid(
+            """
+            from sqlalchemy.ext.declarative import declarative_base
+
+            Base = declarative_base(metadata=metadata)
+            """,
             line=3,
         ),
-        Example("import sqlalchemy as sa\n\nBase = sa.orm.declarative_base()\n", line=3),
-        Example(
-            "from sqlalchemy.orm import declarative_base as make_base\n\nModel = make_base()\n",
+        Invalid(
+            """
+            import sqlalchemy as sa
+
+            Base = sa.orm.declarative_base()
+            """,
             line=3,
         ),
-        Example(
-            "from sqlalchemy.orm import as_declarative\n\n\n@as_declarative()\nclass Base:\n"
-            "    pass\n",
+        Invalid(
+            """
+            from sqlalchemy.orm import declarative_base as make_base
+
+            Model = make_base()
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            from sqlalchemy.orm import as_declarative
+
+
+            @as_declarative()
+            class Base:
+                pass
+            """,
             line=4,
         ),
     )

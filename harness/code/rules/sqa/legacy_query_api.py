@@ -5,7 +5,7 @@ import libcst as cst
 from harness.code.facts import ClassKind, iter_statements
 from harness.code.matchers import positional_args, split_optional, unwrap_annotated
 from harness.code.rule import CodeRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Receiver names taken to be a SQLAlchemy session (`session`, `self._db`, `db.session`, ...).
 SESSION_NAMES = frozenset({"session", "db", "db_session", "dbsession", "sess", "db_sess"})
@@ -51,8 +51,6 @@ MODEL_QUERY_METHODS = frozenset(
 #: A first argument of this type is raw SQL for some other library, not an ORM entity.
 STRING_TYPES = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
 
-_IMPORTS = "from sqlalchemy import select\nfrom sqlalchemy.orm import Session\n\n\n"
-
 
 class LegacyQueryApi(CodeRule):
     """
@@ -94,56 +92,120 @@ class LegacyQueryApi(CodeRule):
     name = "legacy-query-api"
     message = "Legacy `Query` API; use `session.execute(select(...))` / `session.scalars(...)`"
     valid = (
-        _IMPORTS + "def get_user(db: Session, user_id: int):\n"
-        "    return db.scalars(select(User).where(User.id == user_id)).first()\n",
-        "async def get(session, user_id):\n    return await session.get(User, user_id)\n",
+        Valid("""
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+
+            def get_user(db: Session, user_id: int):
+                return db.scalars(select(User).where(User.id == user_id)).first()
+            """),
+        Valid("""
+            async def get(session, user_id):
+                return await session.get(User, user_id)
+            """),
         # Other objects' `.query`.
-        "def search(es, client, index):\n"
-        "    hits = es.query(index=index)\n    return client.query('q', hits)\n",
+        Valid("""
+            def search(es, client, index):
+                hits = es.query(index=index)
+                return client.query('q', hits)
+            """),
         # Raw SQL strings through some other library, and strings mentioning the pattern.
-        "def count(db):\n    return db.query('SELECT count(*) FROM users')\n",
-        '"""Never call db.query(User) here."""\nHINT = \'session.query(User).all() is legacy\'\n',
-        "from elasticsearch_dsl import Search\n\ns = Search().query('match', title='x')\n",
-        "from flask import request\n\n\ndef page():\n    return request.query.get('page')\n",
+        Valid("""
+            def count(db):
+                return db.query('SELECT count(*) FROM users')
+            """),
+        Valid('''
+            """Never call db.query(User) here."""
+            HINT = 'session.query(User).all() is legacy'
+            '''),
+        Valid("""
+            from elasticsearch_dsl import Search
+
+            s = Search().query('match', title='x')
+            """),
+        Valid("""
+            from flask import request
+
+
+            def page():
+                return request.query.get('page')
+            """),
     )
     invalid = (
-        Example(
-            _IMPORTS + "def get_user(db: Session, user_id: int):\n"
-            "    return db.query(User).filter(User.id == user_id).first()\n",
+        Invalid(
+            """
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+
+            def get_user(db: Session, user_id: int):
+                return db.query(User).filter(User.id == user_id).first()
+            """,
             line=6,
             count=1,
         ),
-        Example(
-            "class UserRepository:\n    def __init__(self, session):\n"
-            "        self._session = session\n\n"
-            "    def get(self, user_id):\n"
-            "        return self._session.query(User).get(user_id)\n",
+        Invalid(
+            """
+            class UserRepository:
+                def __init__(self, session):
+                    self._session = session
+
+                def get(self, user_id):
+                    return self._session.query(User).get(user_id)
+            """,
             line=6,
         ),
         # Any name annotated as a session.
-        Example(
-            "from typing import Annotated\n\nfrom fastapi import Depends\n"
-            "from sqlalchemy.ext.asyncio import AsyncSession\n\n\n"
-            "async def list_users(conn: Annotated[AsyncSession, Depends(get_db)]):\n"
-            "    return conn.query(User).all()\n",
+        Invalid(
+            """
+            from typing import Annotated
+
+            from fastapi import Depends
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+
+            async def list_users(conn: Annotated[AsyncSession, Depends(get_db)]):
+                return conn.query(User).all()
+            """,
             line=8,
         ),
-        Example(
-            "import sqlalchemy.orm as orm\n\n\ndef purge(engine):\n"
-            "    with orm.Session(engine) as s:\n"
-            "        s.query(Token).delete()\n",
+        Invalid(
+            """
+            import sqlalchemy.orm as orm
+
+
+            def purge(engine):
+                with orm.Session(engine) as s:
+                    s.query(Token).delete()
+            """,
             line=6,
         ),
         # Flask-SQLAlchemy.
-        Example(
-            "from app.models import User\n\n\ndef show(user_id):\n"
-            "    return User.query.get_or_404(user_id)\n",
+        Invalid(
+            """
+            from app.models import User
+
+
+            def show(user_id):
+                return User.query.get_or_404(user_id)
+            """,
             line=5,
         ),
-        Example(
-            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
-            "class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n\n\n"
-            "users = db.session.query(User).all()\nactive = User.query.filter_by(active=True)\n",
+        Invalid(
+            """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            class User(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+
+
+            users = db.session.query(User).all()
+            active = User.query.filter_by(active=True)
+            """,
             line=10,
             count=2,
         ),

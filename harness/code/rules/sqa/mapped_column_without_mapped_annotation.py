@@ -9,13 +9,7 @@ from harness.code.matchers import (
     mapped_inner,
 )
 from harness.code.subjects import DeclarativeModelRule
-from harness.registry import Example
-
-_IMPORTS = (
-    "from sqlalchemy import String\n"
-    "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\n\n"
-    "class Base(DeclarativeBase):\n    pass\n\n\n"
-)
+from harness.registry import Invalid, Valid
 
 
 class MappedColumnWithoutMappedAnnotation(DeclarativeModelRule):
@@ -56,49 +50,125 @@ class MappedColumnWithoutMappedAnnotation(DeclarativeModelRule):
     name = "mapped-column-without-mapped-annotation"
     message = "`mapped_column()` attribute lacks a `Mapped[...]` annotation"
     valid = (
-        _IMPORTS + "class User(Base):\n    __tablename__ = 'users'\n"
-        "    id: Mapped[int] = mapped_column(primary_key=True)\n"
-        "    name: Mapped[str | None] = mapped_column(String(100))\n",
+        Valid("""
+            from sqlalchemy import String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class User(Base):
+                __tablename__ = 'users'
+                id: Mapped[int] = mapped_column(primary_key=True)
+                name: Mapped[str | None] = mapped_column(String(100))
+            """),
         # A string annotation, and the `sqlalchemy.orm` module alias.
-        "import sqlalchemy.orm as so\nfrom app.db import Base\n\n\n"
-        "class Tag(Base):\n    __tablename__ = 'tags'\n"
-        "    id: so.Mapped[int] = so.mapped_column(primary_key=True)\n"
-        "    label: 'so.Mapped[str]' = so.mapped_column()\n",
+        Valid("""
+            import sqlalchemy.orm as so
+            from app.db import Base
+
+
+            class Tag(Base):
+                __tablename__ = 'tags'
+                id: so.Mapped[int] = so.mapped_column(primary_key=True)
+                label: 'so.Mapped[str]' = so.mapped_column()
+            """),
         # `mapped_column` from another library, and outside any ORM class.
-        "from mylib import mapped_column\nfrom app.db import Base\n\n\n"
-        "class Tag(Base):\n    __tablename__ = 'tags'\n    label = mapped_column()\n",
-        "from sqlalchemy.orm import mapped_column\n\n\nclass Plain:\n    x = mapped_column()\n",
+        Valid("""
+            from mylib import mapped_column
+            from app.db import Base
+
+
+            class Tag(Base):
+                __tablename__ = 'tags'
+                label = mapped_column()
+            """),
+        Valid("""
+            from sqlalchemy.orm import mapped_column
+
+
+            class Plain:
+                x = mapped_column()
+            """),
         # A docstring mentioning the pattern.
-        _IMPORTS + 'class User(Base):\n    """name = mapped_column(String)"""\n\n'
-        "    __tablename__ = 'users'\n    id: Mapped[int] = mapped_column(primary_key=True)\n",
+        Valid('''
+            from sqlalchemy import String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class User(Base):
+                """name = mapped_column(String)"""
+
+                __tablename__ = 'users'
+                id: Mapped[int] = mapped_column(primary_key=True)
+            '''),
     )
     invalid = (
-        Example(
-            _IMPORTS + "class User(Base):\n    __tablename__ = 'users'\n"
-            "    id: Mapped[int] = mapped_column(primary_key=True)\n"
-            "    name = mapped_column(String(100))\n",
+        Invalid(
+            """
+            from sqlalchemy import String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class User(Base):
+                __tablename__ = 'users'
+                id: Mapped[int] = mapped_column(primary_key=True)
+                name = mapped_column(String(100))
+            """,
             line=12,
         ),
-        Example(
-            _IMPORTS + "class User(Base):\n    __tablename__ = 'users'\n"
-            "    id: Mapped[int] = mapped_column(primary_key=True)\n"
-            "    email: str = mapped_column(String(320))\n",
+        Invalid(
+            """
+            from sqlalchemy import String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class User(Base):
+                __tablename__ = 'users'
+                id: Mapped[int] = mapped_column(primary_key=True)
+                email: str = mapped_column(String(320))
+            """,
             line=12,
         ),
-        Example(
-            "import sqlalchemy as sa\nimport sqlalchemy.orm as so\nfrom app.db import Base\n\n\n"
-            "class Post(Base):\n    __tablename__ = 'posts'\n"
-            "    id: so.Mapped[int] = so.mapped_column(primary_key=True)\n"
-            "    title: 'str' = so.mapped_column(sa.String(200))\n",
+        Invalid(
+            """
+            import sqlalchemy as sa
+            import sqlalchemy.orm as so
+            from app.db import Base
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                id: so.Mapped[int] = so.mapped_column(primary_key=True)
+                title: 'str' = so.mapped_column(sa.String(200))
+            """,
             line=9,
         ),
         # A mixin with `Mapped` attributes is an ORM class too.
-        Example(
-            "from datetime import datetime\n"
-            "from sqlalchemy.orm import Mapped, mapped_column\n\n\n"
-            "class TimestampMixin:\n"
-            "    created_at: Mapped[datetime] = mapped_column()\n"
-            "    updated_at: datetime = mapped_column()\n",
+        Invalid(
+            """
+            from datetime import datetime
+            from sqlalchemy.orm import Mapped, mapped_column
+
+
+            class TimestampMixin:
+                created_at: Mapped[datetime] = mapped_column()
+                updated_at: datetime = mapped_column()
+            """,
             line=7,
         ),
     )

@@ -4,7 +4,7 @@ import libcst as cst
 
 from harness.code.matchers import ORM_COLUMN_CALLS, SQLMODEL_FIELD_CALLS
 from harness.code.rule import CodeRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Calls whose default keywords are evaluated per row / per instance.
 DEFAULT_TAKING_CALLS = (
@@ -61,53 +61,110 @@ class NaiveUtcnowDefault(CodeRule):
     name = "naive-utcnow-default"
     message = "Naive `datetime.utcnow` default; use `func.now()` or `datetime.now(UTC)`"
     valid = (
-        "from datetime import UTC, datetime\n\nfrom sqlalchemy import DateTime, func\n"
-        "from sqlalchemy.orm import Mapped, mapped_column\n\n\nclass User(Base):\n"
-        "    created_at: Mapped[datetime] = mapped_column(\n"
-        "        DateTime(timezone=True), server_default=func.now()\n    )\n"
-        "    seen_at: Mapped[datetime] = mapped_column(default=lambda: datetime.now(UTC))\n",
-        "from datetime import datetime\n\nfrom pydantic import BaseModel, Field\n\n\n"
-        "class Event(BaseModel):\n"
-        "    at: datetime = Field(default_factory=lambda: datetime.now())\n",
+        Valid("""
+            from datetime import UTC, datetime
+
+            from sqlalchemy import DateTime, func
+            from sqlalchemy.orm import Mapped, mapped_column
+
+
+            class User(Base):
+                created_at: Mapped[datetime] = mapped_column(
+                    DateTime(timezone=True), server_default=func.now()
+                )
+                seen_at: Mapped[datetime] = mapped_column(default=lambda: datetime.now(UTC))
+            """),
+        Valid("""
+            from datetime import datetime
+
+            from pydantic import BaseModel, Field
+
+
+            class Event(BaseModel):
+                at: datetime = Field(default_factory=lambda: datetime.now())
+            """),
         # utcnow outside defaults, and another library's `utcnow`.
-        "from datetime import datetime\n\n\ndef stamp():\n    return datetime.utcnow()\n",
-        "import arrow\nfrom sqlalchemy import Column, DateTime\n\n"
-        "col = Column(DateTime, default=arrow.utcnow)\n",
+        Valid("""
+            from datetime import datetime
+
+
+            def stamp():
+                return datetime.utcnow()
+            """),
+        Valid("""
+            import arrow
+            from sqlalchemy import Column, DateTime
+
+            col = Column(DateTime, default=arrow.utcnow)
+            """),
         # A docstring and a string mentioning the pattern.
-        '"""Never write Column(default=datetime.utcnow)."""\n'
-        "HINT = 'mapped_column(default=datetime.utcnow)'\n",
+        Valid('''
+            """Never write Column(default=datetime.utcnow)."""
+            HINT = 'mapped_column(default=datetime.utcnow)'
+            '''),
     )
     invalid = (
-        Example(
-            "from datetime import datetime\n\nfrom sqlalchemy.orm import Mapped, mapped_column\n"
-            "\n\nclass User(Base):\n"
-            "    created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)\n",
+        Invalid(
+            """
+            from datetime import datetime
+
+            from sqlalchemy.orm import Mapped, mapped_column
+
+
+            class User(Base):
+                created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
+            """,
             line=7,
             count=1,
         ),
-        Example(
-            "import datetime\n\nimport sqlalchemy as sa\n\n"
-            "updated = sa.Column(\n    sa.DateTime,\n    default=datetime.datetime.utcnow,\n"
-            "    onupdate=datetime.datetime.utcnow,\n)\n",
+        Invalid(
+            """
+            import datetime
+
+            import sqlalchemy as sa
+
+            updated = sa.Column(
+                sa.DateTime,
+                default=datetime.datetime.utcnow,
+                onupdate=datetime.datetime.utcnow,
+            )
+            """,
             line=8,
             count=2,
         ),
-        Example(
-            "from datetime import datetime as dt\n\nfrom pydantic import BaseModel, Field\n\n\n"
-            "class Event(BaseModel):\n"
-            "    at: dt = Field(default_factory=lambda: dt.utcnow())\n",
+        Invalid(
+            """
+            from datetime import datetime as dt
+
+            from pydantic import BaseModel, Field
+
+
+            class Event(BaseModel):
+                at: dt = Field(default_factory=lambda: dt.utcnow())
+            """,
             line=7,
         ),
-        Example(
-            "from datetime import datetime\n\nfrom sqlmodel import Field, SQLModel\n\n\n"
-            "class Hero(SQLModel, table=True):\n"
-            "    created_at: datetime = Field(default_factory=datetime.utcnow)\n",
+        Invalid(
+            """
+            from datetime import datetime
+
+            from sqlmodel import Field, SQLModel
+
+
+            class Hero(SQLModel, table=True):
+                created_at: datetime = Field(default_factory=datetime.utcnow)
+            """,
             line=7,
         ),
         # Called at import time: even worse, still naive.
-        Example(
-            "from datetime import datetime\n\nfrom sqlalchemy import Column, DateTime\n\n"
-            "created = Column(DateTime, default=datetime.utcnow())\n",
+        Invalid(
+            """
+            from datetime import datetime
+
+            from sqlalchemy import Column, DateTime
+
+            created = Column(DateTime, default=datetime.utcnow())
+            """,
             line=5,
         ),
     )

@@ -5,7 +5,7 @@ import libcst.matchers as m
 
 from harness.code.matchers import keyword_arg
 from harness.code.subjects import CallRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 RELATIONSHIP_CALLS = frozenset(
     {
@@ -18,12 +18,6 @@ RELATIONSHIP_CALLS = frozenset(
 BACKREF_CALLS = frozenset({"sqlalchemy.orm.backref", "sqlalchemy.orm._orm_constructors.backref"})
 #: `backref=None`: no reverse attribute at all.
 NO_BACKREF = m.Name("None")
-
-_IMPORTS = (
-    "from sqlalchemy import ForeignKey\n"
-    "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship\n"
-    "from app.db import Base\n\n\n"
-)
 
 
 class RelationshipBackref(CallRule):
@@ -65,51 +59,113 @@ class RelationshipBackref(CallRule):
     name = "relationship-backref"
     message = "`backref` hides the reverse attribute; declare both sides with `back_populates`"
     valid = (
-        _IMPORTS + "class Post(Base):\n    __tablename__ = 'posts'\n"
-        "    author: Mapped['User'] = relationship(back_populates='posts')\n",
+        Valid("""
+            from sqlalchemy import ForeignKey
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+            from app.db import Base
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                author: Mapped['User'] = relationship(back_populates='posts')
+            """),
         # `backref` from another library, and a local `relationship` helper.
-        "from graphlib import backref\n\nx = backref('a')\n",
-        "def relationship(*args, **kwargs):\n    return args\n\n\n"
-        "r = relationship('User', backref='posts')\n",
+        Valid("""
+            from graphlib import backref
+
+            x = backref('a')
+            """),
+        Valid("""
+            def relationship(*args, **kwargs):
+                return args
+
+
+            r = relationship('User', backref='posts')
+            """),
         # A string and a docstring mentioning the pattern.
-        '"""Use relationship(backref=...) sparingly."""\n'
-        "HINT = \"relationship('User', backref='posts')\"\n",
-        "import sqlalchemy.orm as orm\n\nauthor = orm.relationship('User', lazy='selectin')\n",
-        "import sqlalchemy.orm as orm\n\nauthor = orm.relationship('User', backref=None)\n",
+        Valid('''
+            """Use relationship(backref=...) sparingly."""
+            HINT = "relationship('User', backref='posts')"
+            '''),
+        Valid("""
+            import sqlalchemy.orm as orm
+
+            author = orm.relationship('User', lazy='selectin')
+            """),
+        Valid("""
+            import sqlalchemy.orm as orm
+
+            author = orm.relationship('User', backref=None)
+            """),
     )
     invalid = (
-        Example(
-            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
-            "class User(db.Model):\n    posts = db.relationship('Post', backref='author')\n",
+        Invalid(
+            """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            class User(db.Model):
+                posts = db.relationship('Post', backref='author')
+            """,
             line=7,
         ),
-        Example(
-            _IMPORTS + "class Post(Base):\n    __tablename__ = 'posts'\n"
-            "    author: Mapped['User'] = relationship(backref='posts')\n",
+        Invalid(
+            """
+            from sqlalchemy import ForeignKey
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+            from app.db import Base
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                author: Mapped['User'] = relationship(backref='posts')
+            """,
             line=8,
             count=1,
         ),
-        Example(
-            "from sqlalchemy.orm import backref, relationship\nfrom app.db import Base\n\n\n"
-            "class Post(Base):\n    __tablename__ = 'posts'\n"
-            "    author = relationship(\n        'User',\n"
-            "        backref=backref('posts', lazy='dynamic'),\n    )\n",
+        Invalid(
+            """
+            from sqlalchemy.orm import backref, relationship
+            from app.db import Base
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                author = relationship(
+                    'User',
+                    backref=backref('posts', lazy='dynamic'),
+                )
+            """,
             line=9,
             count=1,
         ),
-        Example(
-            "import sqlalchemy as sa\n\n\nclass Post:\n"
-            "    author = sa.orm.relationship('User', backref='posts')\n",
+        Invalid(
+            """
+            import sqlalchemy as sa
+
+
+            class Post:
+                author = sa.orm.relationship('User', backref='posts')
+            """,
             line=5,
         ),
-        Example(
-            "from sqlalchemy.orm import relationship as rel\n\n"
-            "author = rel('User', backref='posts')\n",
+        Invalid(
+            """
+            from sqlalchemy.orm import relationship as rel
+
+            author = rel('User', backref='posts')
+            """,
             line=3,
         ),
         # `backref()` passed some other way is flagged where it is called.
-        Example(
-            "from sqlalchemy import orm\n\nREVERSE = orm.backref('posts')\n",
+        Invalid(
+            """
+            from sqlalchemy import orm
+
+            REVERSE = orm.backref('posts')
+            """,
             line=3,
         ),
     )

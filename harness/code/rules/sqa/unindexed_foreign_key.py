@@ -14,7 +14,7 @@ from harness.code.matchers import (
     positional_args,
 )
 from harness.code.rule import CodeRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 INDEX_CALLS = frozenset({"sqlalchemy.Index", "sqlalchemy.schema.Index"})
 #: Constraints backed by an index on their leading column in PostgreSQL, MySQL and SQLite.
@@ -28,11 +28,6 @@ CONSTRAINT_CALLS = frozenset(
 )
 #: Keywords on the column itself that give it an index.
 _INDEXING_KEYWORDS = ("index", "primary_key", "unique")
-
-_IMPORTS = (
-    "import uuid\n\nfrom sqlalchemy import ForeignKey, Index\n"
-    "from sqlalchemy.orm import Mapped, mapped_column\nfrom app.db import Base\n\n\n"
-)
 
 
 class UnindexedForeignKey(CodeRule):
@@ -75,60 +70,144 @@ class UnindexedForeignKey(CodeRule):
     name = "unindexed-foreign-key"
     message = "Foreign key column has no index; add `index=True`"
     valid = (
-        _IMPORTS + "class Post(Base):\n    __tablename__ = 'posts'\n"
-        "    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'), index=True)\n"
-        "    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'), unique=True)\n",
+        Valid("""
+            import uuid
+
+            from sqlalchemy import ForeignKey, Index
+            from sqlalchemy.orm import Mapped, mapped_column
+            from app.db import Base
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'), index=True)
+                owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'), unique=True)
+            """),
         # Covered by `__table_args__`, by name or by attribute.
-        _IMPORTS + "class Post(Base):\n    __tablename__ = 'posts'\n"
-        "    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'))\n"
-        "    editor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'))\n"
-        "    __table_args__ = (\n        Index('ix_posts_author', 'author_id'),\n"
-        "        Index('ix_posts_editor', editor_id, 'author_id'),\n    )\n",
+        Valid("""
+            import uuid
+
+            from sqlalchemy import ForeignKey, Index
+            from sqlalchemy.orm import Mapped, mapped_column
+            from app.db import Base
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'))
+                editor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'))
+                __table_args__ = (
+                    Index('ix_posts_author', 'author_id'),
+                    Index('ix_posts_editor', editor_id, 'author_id'),
+                )
+            """),
         # Association table rows keyed by their foreign keys.
-        "import sqlalchemy as sa\nfrom app.db import Base\n\n\n"
-        "class Membership(Base):\n    __tablename__ = 'memberships'\n"
-        "    user_id = sa.Column(sa.ForeignKey('users.id'), primary_key=True)\n",
+        Valid("""
+            import sqlalchemy as sa
+            from app.db import Base
+
+
+            class Membership(Base):
+                __tablename__ = 'memberships'
+                user_id = sa.Column(sa.ForeignKey('users.id'), primary_key=True)
+            """),
         # Core tables are not ORM classes; `ForeignKey` from another library.
-        "from sqlalchemy import Column, ForeignKey, MetaData, Table\n\nmetadata = MetaData()\n"
-        "posts = Table('posts', metadata, Column('author_id', ForeignKey('users.id')))\n",
-        "from mylib import ForeignKey\nfrom sqlalchemy.orm import Mapped, mapped_column\n"
-        "from app.db import Base\n\n\nclass Post(Base):\n    __tablename__ = 'posts'\n"
-        "    author_id: Mapped[int] = mapped_column(ForeignKey('users.id'))\n",
-        "from sqlmodel import Field, SQLModel\n\n\nclass Hero(SQLModel, table=True):\n"
-        "    team_id: int | None = Field(default=None, foreign_key='team.id', index=True)\n",
+        Valid("""
+            from sqlalchemy import Column, ForeignKey, MetaData, Table
+
+            metadata = MetaData()
+            posts = Table('posts', metadata, Column('author_id', ForeignKey('users.id')))
+            """),
+        Valid("""
+            from mylib import ForeignKey
+            from sqlalchemy.orm import Mapped, mapped_column
+            from app.db import Base
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                author_id: Mapped[int] = mapped_column(ForeignKey('users.id'))
+            """),
+        Valid("""
+            from sqlmodel import Field, SQLModel
+
+
+            class Hero(SQLModel, table=True):
+                team_id: int | None = Field(default=None, foreign_key='team.id', index=True)
+            """),
     )
     invalid = (
-        Example(
-            _IMPORTS + "class Post(Base):\n    __tablename__ = 'posts'\n"
-            "    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'))\n",
+        Invalid(
+            """
+            import uuid
+
+            from sqlalchemy import ForeignKey, Index
+            from sqlalchemy.orm import Mapped, mapped_column
+            from app.db import Base
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'))
+            """,
             line=10,
         ),
-        Example(
-            "from sqlalchemy import Column, ForeignKey, Integer\n"
-            "from sqlalchemy.ext.declarative import declarative_base\n\n"
-            "Base = declarative_base()\n\n\nclass Post(Base):\n    __tablename__ = 'posts'\n"
-            "    id = Column(Integer, primary_key=True)\n"
-            "    author_id = Column(Integer, ForeignKey('users.id'), index=False)\n",
+        Invalid(
+            """
+            from sqlalchemy import Column, ForeignKey, Integer
+            from sqlalchemy.ext.declarative import declarative_base
+
+            Base = declarative_base()
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                id = Column(Integer, primary_key=True)
+                author_id = Column(Integer, ForeignKey('users.id'), index=False)
+            """,
             line=10,
         ),
         # Second column of a composite index only.
-        Example(
-            _IMPORTS + "class Post(Base):\n    __tablename__ = 'posts'\n"
-            "    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'))\n"
-            "    __table_args__ = (Index('ix_posts_created_author', 'created_at', 'author_id'),)\n",
+        Invalid(
+            """
+            import uuid
+
+            from sqlalchemy import ForeignKey, Index
+            from sqlalchemy.orm import Mapped, mapped_column
+            from app.db import Base
+
+
+            class Post(Base):
+                __tablename__ = 'posts'
+                author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('users.id'))
+                __table_args__ = (Index('ix_posts_created_author', 'created_at', 'author_id'),)
+            """,
             line=10,
         ),
-        Example(
-            "import sqlalchemy as sa\nimport sqlalchemy.orm as so\nfrom app.db import Base\n\n\n"
-            "class Comment(Base):\n    __tablename__ = 'comments'\n"
-            "    post_id: so.Mapped[int] = so.mapped_column(\n"
-            "        sa.ForeignKey('posts.id', ondelete='CASCADE')\n    )\n",
+        Invalid(
+            """
+            import sqlalchemy as sa
+            import sqlalchemy.orm as so
+            from app.db import Base
+
+
+            class Comment(Base):
+                __tablename__ = 'comments'
+                post_id: so.Mapped[int] = so.mapped_column(
+                    sa.ForeignKey('posts.id', ondelete='CASCADE')
+                )
+            """,
             line=8,
         ),
-        Example(
-            "from sqlmodel import Field, SQLModel\n\n\nclass Hero(SQLModel, table=True):\n"
-            "    id: int | None = Field(default=None, primary_key=True)\n"
-            "    team_id: int | None = Field(default=None, foreign_key='team.id')\n",
+        Invalid(
+            """
+            from sqlmodel import Field, SQLModel
+
+
+            class Hero(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+                team_id: int | None = Field(default=None, foreign_key='team.id')
+            """,
             line=6,
         ),
     )

@@ -7,7 +7,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from harness.code.rule import CodeRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Methods that run SQL text, on any receiver (session, connection, cursor, db, ...).
 EXECUTE_METHODS = frozenset({"execute", "executemany", "executescript", "exec_driver_sql"})
@@ -255,72 +255,141 @@ class SqlBuiltFromStringFormatting(CodeRule):
     message = "SQL text is built by string formatting; pass values as bound parameters"
     valid = (
         # Parametrized queries.
-        "from sqlalchemy import text\n"
-        "def f(s, x):\n    return s.execute(text('SELECT * FROM t WHERE id = :id'), {'id': x})\n",
-        "def f(cur, x):\n    cur.execute('SELECT * FROM t WHERE id = %s', (x,))\n",
+        Valid("""
+            from sqlalchemy import text
+            def f(s, x):
+                return s.execute(text('SELECT * FROM t WHERE id = :id'), {'id': x})
+            """),
+        Valid("""
+            def f(cur, x):
+                cur.execute('SELECT * FROM t WHERE id = %s', (x,))
+            """),
         # Literal-only building, module constants and local literal names.
-        "TABLE = 'users'\nCOLS = 'id, ' + 'name'\n"
-        "def f(cur):\n    cur.execute(f'SELECT {COLS} FROM {TABLE}')\n",
-        "def f(conn):\n    q = 'SELECT * FROM t'\n    q += ' WHERE id = :id'\n"
-        "    conn.exec_driver_sql(q)\n",
-        "def f(cur):\n    cur.execute('SELECT * ' 'FROM t ' + 'LIMIT 10')\n",
+        Valid("""
+            TABLE = 'users'
+            COLS = 'id, ' + 'name'
+            def f(cur):
+                cur.execute(f'SELECT {COLS} FROM {TABLE}')
+            """),
+        Valid("""
+            def f(conn):
+                q = 'SELECT * FROM t'
+                q += ' WHERE id = :id'
+                conn.exec_driver_sql(q)
+            """),
+        Valid("""
+            def f(cur):
+                cur.execute('SELECT * ' 'FROM t ' + 'LIMIT 10')
+            """),
         # Formatted strings that never reach a sink.
-        "def f(x):\n    msg = f'SELECT * FROM t WHERE id = {x}'\n    logger.info(msg)\n",
-        '"""Never do cur.execute(f"SELECT {x}")."""\n',
+        Valid("""
+            def f(x):
+                msg = f'SELECT * FROM t WHERE id = {x}'
+                logger.info(msg)
+            """),
+        Valid('''
+            """Never do cur.execute(f"SELECT {x}")."""
+            '''),
         # `text` that is not SQLAlchemy's.
-        "from app.ui import text\ndef f(x):\n    return text(f'Hello {x}')\n",
+        Valid("""
+            from app.ui import text
+            def f(x):
+                return text(f'Hello {x}')
+            """),
         # A later assignment does not reach an earlier execute.
-        "def f(cur, x):\n    q = 'SELECT 1'\n    cur.execute(q)\n    q = f'SELECT {x}'\n",
+        Valid("""
+            def f(cur, x):
+                q = 'SELECT 1'
+                cur.execute(q)
+                q = f'SELECT {x}'
+            """),
         # Another function's variable is not this one's.
-        "def a(x):\n    q = f'SELECT {x}'\n    return q\ndef b(cur):\n    q = 'SELECT 1'\n"
-        "    cur.execute(q)\n",
+        Valid("""
+            def a(x):
+                q = f'SELECT {x}'
+                return q
+            def b(cur):
+                q = 'SELECT 1'
+                cur.execute(q)
+            """),
     )
     invalid = (
-        Example(
-            "import sqlalchemy as sa\n\nasync def f(session, email):\n"
-            "    await session.execute(\n"
-            "        sa.text(f\"SELECT * FROM users WHERE email = '{email}'\")\n    )\n",
+        Invalid(
+            """
+            import sqlalchemy as sa
+
+            async def f(session, email):
+                await session.execute(
+                    sa.text(f"SELECT * FROM users WHERE email = '{email}'")
+                )
+            """,
             line=5,
             count=1,
         ),
-        Example(
-            "def f(cur, uid):\n    cur.execute('SELECT * FROM t WHERE id = %s' % uid)\n", line=2
+        Invalid(
+            """
+            def f(cur, uid):
+                cur.execute('SELECT * FROM t WHERE id = %s' % uid)
+            """,
+            line=2,
         ),
-        Example(
-            "def f(conn, name):\n    conn.exec_driver_sql(\n"
-            "        'SELECT * FROM t WHERE name = {}'.format(name)\n    )\n",
+        Invalid(
+            """
+            def f(conn, name):
+                conn.exec_driver_sql(
+                    'SELECT * FROM t WHERE name = {}'.format(name)
+                )
+            """,
             line=3,
         ),
-        Example(
-            'def f(db, name):\n    db.execute("SELECT * FROM t WHERE name = \'" + name + "\'")\n',
+        Invalid(
+            """
+            def f(db, name):
+                db.execute("SELECT * FROM t WHERE name = '" + name + "'")
+            """,
             line=2,
         ),
         # Variable tracked within the function, through a branch and `+=`.
-        Example(
-            "from sqlalchemy import text as sql_text\n\nclass Repo:\n"
-            "    async def search(self, term, order):\n"
-            "        q = 'SELECT * FROM items WHERE 1 = 1'\n"
-            "        if term:\n            q += f\" AND name LIKE '%{term}%'\"\n"
-            "        async with self.engine.connect() as conn:\n"
-            "            return await conn.execute(sql_text(q))\n",
+        Invalid(
+            """
+            from sqlalchemy import text as sql_text
+
+            class Repo:
+                async def search(self, term, order):
+                    q = 'SELECT * FROM items WHERE 1 = 1'
+                    if term:
+                        q += f" AND name LIKE '%{term}%'"
+                    async with self.engine.connect() as conn:
+                        return await conn.execute(sql_text(q))
+            """,
             line=9,
             count=1,
         ),
-        Example(
-            "def f(cur, ids):\n    query = f'DELETE FROM t WHERE id IN ({ids})'\n"
-            "    cur.executemany(query, [])\n",
+        Invalid(
+            """
+            def f(cur, ids):
+                query = f'DELETE FROM t WHERE id IN ({ids})'
+                cur.executemany(query, [])
+            """,
             line=3,
         ),
         # Module-level script, keyword argument.
-        Example(
-            "import sys\nsql = 'SELECT * FROM t WHERE id = ' + sys.argv[1]\n"
-            "cursor.execute(sql=sql)\n",
+        Invalid(
+            """
+            import sys
+            sql = 'SELECT * FROM t WHERE id = ' + sys.argv[1]
+            cursor.execute(sql=sql)
+            """,
             line=3,
         ),
         # Nested function.
-        Example(
-            "def outer(cur):\n    def inner(x):\n        cur.execute(f'SELECT {x}')\n"
-            "    return inner\n",
+        Invalid(
+            """
+            def outer(cur):
+                def inner(x):
+                    cur.execute(f'SELECT {x}')
+                return inner
+            """,
             line=3,
         ),
     )

@@ -6,7 +6,7 @@ import libcst as cst
 
 from harness.code.rule import CodeRule
 from harness.code.unit import Role
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Where the web framework's HTTP error lives, as resolved dotted names.
 HTTP_EXCEPTIONS = frozenset(
@@ -73,60 +73,128 @@ class HttpExceptionInService(CodeRule):
     _http_classes: set[str] | None = None  # computed per unit, on the first raise
     valid = (
         # Only defines an HTTP error class.
-        "from fastapi import HTTPException\n\nclass NotFound(HTTPException):\n    pass\n",
+        Valid("""
+            from fastapi import HTTPException
+
+            class NotFound(HTTPException):
+                pass
+            """),
         # Strings mentioning the pattern.
-        'def f():\n    """raise HTTPException(404) here."""\n'
-        "    return 'raise HTTPException(status_code=404)'\n",
+        Valid('''
+            def f():
+                """raise HTTPException(404) here."""
+                return 'raise HTTPException(status_code=404)'
+            '''),
         # A local class with the same name, not FastAPI's.
-        "class HTTPException(Exception):\n    pass\n\ndef f():\n    raise HTTPException('x')\n",
+        Valid("""
+            class HTTPException(Exception):
+                pass
+
+            def f():
+                raise HTTPException('x')
+            """),
         # Domain error.
-        "class UserNotFound(Exception):\n    pass\n\n"
-        "async def get(user_id):\n    raise UserNotFound(user_id)\n",
+        Valid("""
+            class UserNotFound(Exception):
+                pass
+
+            async def get(user_id):
+                raise UserNotFound(user_id)
+            """),
         # Routers may raise it.
-        Example(
-            "from fastapi import HTTPException\n\n@router.get('/')\n"
-            "async def read():\n    raise HTTPException(status_code=404)\n",
+        Valid(
+            """
+            from fastapi import HTTPException
+
+            @router.get('/')
+            async def read():
+                raise HTTPException(status_code=404)
+            """,
             role="router",
         ),
         # Catching it is not raising it.
-        "from fastapi import HTTPException\ntry:\n    f()\nexcept HTTPException:\n    raise\n",
+        Valid("""
+            from fastapi import HTTPException
+            try:
+                f()
+            except HTTPException:
+                raise
+            """),
     )
     invalid = (
-        Example(
-            "from fastapi import HTTPException\n\nasync def get(repo, user_id):\n"
-            "    user = await repo.get(user_id)\n    if user is None:\n"
-            "        raise HTTPException(status_code=404, detail='User not found')\n"
-            "    return user\n",
+        Invalid(
+            """
+            from fastapi import HTTPException
+
+            async def get(repo, user_id):
+                user = await repo.get(user_id)
+                if user is None:
+                    raise HTTPException(status_code=404, detail='User not found')
+                return user
+            """,
             line=6,
         ),
-        Example(
-            "from fastapi import HTTPException as HE\n\ndef f():\n    raise HE\n",
+        Invalid(
+            """
+            from fastapi import HTTPException as HE
+
+            def f():
+                raise HE
+            """,
             line=4,
         ),
-        Example(
-            "import fastapi\n\ndef f(e):\n"
-            "    raise fastapi.HTTPException(status_code=409) from e\n",
+        Invalid(
+            """
+            import fastapi
+
+            def f(e):
+                raise fastapi.HTTPException(status_code=409) from e
+            """,
             line=4,
         ),
-        Example(
-            "from starlette.exceptions import HTTPException as StarletteHTTPException\n"
-            "class Repo:\n    def f(self):\n        raise StarletteHTTPException(500)\n",
+        Invalid(
+            """
+            from starlette.exceptions import HTTPException as StarletteHTTPException
+            class Repo:
+                def f(self):
+                    raise StarletteHTTPException(500)
+            """,
             line=4,
         ),
-        Example(
-            "import fastapi.exceptions as fe\n\ndef f():\n    raise fe.HTTPException(400)\n",
+        Invalid(
+            """
+            import fastapi.exceptions as fe
+
+            def f():
+                raise fe.HTTPException(400)
+            """,
             line=4,
         ),
         # A local subclass of HTTPException is still an HTTP error.
-        Example(
-            "from fastapi import HTTPException\n\nclass NotFound(HTTPException):\n    pass\n\n"
-            "class Conflict(NotFound):\n    pass\n\n"
-            "def f():\n    raise Conflict(status_code=409)\n",
+        Invalid(
+            """
+            from fastapi import HTTPException
+
+            class NotFound(HTTPException):
+                pass
+
+            class Conflict(NotFound):
+                pass
+
+            def f():
+                raise Conflict(status_code=409)
+            """,
             line=10,
         ),
-        Example(
-            "from fastapi import HTTPException\n\ndef outer():\n    def inner():\n"
-            "        raise HTTPException(403)\n    return inner\n",
+        Invalid(
+            """
+            from fastapi import HTTPException
+
+            def outer():
+                def inner():
+                    raise HTTPException(403)
+                return inner
+            """,
             line=5,
             role="service",
         ),

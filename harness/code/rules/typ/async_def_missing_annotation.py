@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from harness.code.rule import CodeRule
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 
 #: Names of the implicit first parameter of a method.
 IMPLICIT_FIRST_PARAMS = frozenset({"self", "cls"})
@@ -55,39 +55,94 @@ class AsyncDefMissingAnnotation(CodeRule):
     name = "async-def-missing-annotation"
     message = "`async def` lacks parameter or return annotations"
     valid = (
-        "async def get(user_id: int) -> dict[str, int]:\n    return {}\n",
-        "class Repo:\n    async def get(self, user_id: int) -> None:\n        pass\n",
-        "class Repo:\n    @classmethod\n    async def make(cls, *args: int, **kw: str) -> None:\n"
-        "        pass\n",
+        Valid("""
+            async def get(user_id: int) -> dict[str, int]:
+                return {}
+            """),
+        Valid("""
+            class Repo:
+                async def get(self, user_id: int) -> None:
+                    pass
+            """),
+        Valid("""
+            class Repo:
+                @classmethod
+                async def make(cls, *args: int, **kw: str) -> None:
+                    pass
+            """),
         # Sync functions are out of scope.
-        "def get(user_id):\n    return user_id\n",
+        Valid("""
+            def get(user_id):
+                return user_id
+            """),
         # Strings and docstrings mentioning async defs.
-        '"""async def f(x): pass"""\nasync def main() -> None:\n    s = "async def g(y):"\n',
-        "async def ping() -> None:\n    pass\n",
+        Valid('''
+            """async def f(x): pass"""
+            async def main() -> None:
+                s = "async def g(y):"
+            '''),
+        Valid("""
+            async def ping() -> None:
+                pass
+            """),
     )
     invalid = (
-        Example("async def get_user(user_id):\n    return user_id\n", line=1, count=1),
-        Example("async def ping(x: int):\n    pass\n", line=1),
+        Invalid(
+            """
+            async def get_user(user_id):
+                return user_id
+            """,
+            line=1,
+            count=1,
+        ),
+        Invalid(
+            """
+            async def ping(x: int):
+                pass
+            """,
+            line=1,
+        ),
         # `self` outside a class is an ordinary parameter.
-        Example("async def handler(self) -> None:\n    pass\n", line=1),
-        Example("async def f(*args, **kwargs) -> None:\n    pass\n", line=1),
+        Invalid(
+            """
+            async def handler(self) -> None:
+                pass
+            """,
+            line=1,
+        ),
+        Invalid(
+            """
+            async def f(*args, **kwargs) -> None:
+                pass
+            """,
+            line=1,
+        ),
         # Reported at the name, after decorators.
-        Example(
-            "@router.get('/users/{user_id}')\n"
-            "async def read_user(user_id: int, db=Depends(get_db)):\n"
-            "    return await db.get(user_id)\n",
+        Invalid(
+            """
+            @router.get('/users/{user_id}')
+            async def read_user(user_id: int, db=Depends(get_db)):
+                return await db.get(user_id)
+            """,
             line=2,
         ),
         # Nested async function inside an annotated one.
-        Example(
-            "async def outer() -> None:\n    async def inner(x):\n        return x\n"
-            "    await inner(1)\n",
+        Invalid(
+            """
+            async def outer() -> None:
+                async def inner(x):
+                    return x
+                await inner(1)
+            """,
             line=2,
             count=1,
         ),
-        Example(
-            "class Service:\n    async def run(self, job, /, *, retries: int = 3) -> None:\n"
-            "        pass\n",
+        Invalid(
+            """
+            class Service:
+                async def run(self, job, /, *, retries: int = 3) -> None:
+                    pass
+            """,
             line=2,
         ),
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 
 
@@ -34,26 +34,59 @@ class CaseMissingRequiredVariable(TemplateRule):
     name = "case-missing-required-variable"
     message = "Case does not set a required variable"
     valid = (
-        "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\n"
-        "cases: [{name: a, vars: {entity: User}}]\n",
-        "id: t\nvariables: {entity: {default: User}}\ntemplate: 'Write {{ entity }}'\n"
-        "cases: [{name: a}]\n",
-        "id: t\nvariables: {note: {required: false}}\n"
-        "template: 'Write{% if note %} {{ note }}{% endif %}'\ncases: [{name: a}]\n",
+        Valid("""
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases: [{name: a, vars: {entity: User}}]
+            """),
+        Valid("""
+            id: t
+            variables: {entity: {default: User}}
+            template: 'Write {{ entity }}'
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            variables: {note: {required: false}}
+            template: 'Write{% if note %} {{ note }}{% endif %}'
+            cases: [{name: a}]
+            """),
     )
     invalid = (
-        Example(
-            "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\ncases:\n"
-            "  - name: a\n    vars: {entity: User}\n  - name: b\n    vars: {}\n",
+        Invalid(
+            """
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases:
+              - name: a
+                vars: {entity: User}
+              - name: b
+                vars: {}
+            """,
             line=8,
         ),
-        Example(
-            "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\ncases:\n  - name: a\n",
+        Invalid(
+            """
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases:
+              - name: a
+            """,
             line=5,
         ),
-        Example(
-            "id: t\nvariables: {a: {}, b: {}}\ntemplate: '{{ a }} {{ b }}'\ncases:\n"
-            "  - name: one\n    vars:\n      a: 1\n",
+        Invalid(
+            """
+            id: t
+            variables: {a: {}, b: {}}
+            template: '{{ a }} {{ b }}'
+            cases:
+              - name: one
+                vars:
+                  a: 1
+            """,
             line=6,
             count=1,
         ),

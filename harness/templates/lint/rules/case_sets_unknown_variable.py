@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from harness.findings import Severity
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 
 
@@ -39,26 +39,61 @@ class CaseSetsUnknownVariable(TemplateRule):
     message = "Case sets a variable the template neither declares nor uses"
     severity = Severity.WARNING
     valid = (
-        "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\n"
-        "cases: [{name: a, vars: {entity: User}}]\n",
-        "id: t\nvariables: {entity: {default: U}}\ntemplate: 'Write {{ entity }}'\n"
-        "cases: [{name: a}]\n",
-        "id: t\ntemplate: 'Write {{ entity }}'\ncases: [{name: a, vars: {entity: U}}]\n",
+        Valid("""
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases: [{name: a, vars: {entity: User}}]
+            """),
+        Valid("""
+            id: t
+            variables: {entity: {default: U}}
+            template: 'Write {{ entity }}'
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            template: 'Write {{ entity }}'
+            cases: [{name: a, vars: {entity: U}}]
+            """),
     )
     invalid = (
-        Example(
-            "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\ncases:\n"
-            "  - name: a\n    vars:\n      entity: User\n      feilds: [id]\n",
+        Invalid(
+            """
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases:
+              - name: a
+                vars:
+                  entity: User
+                  feilds: [id]
+            """,
             line=8,
         ),
-        Example(
-            "id: t\ntemplate: Write a model\ncases:\n  - name: a\n    vars: {entity: U}\n",
+        Invalid(
+            """
+            id: t
+            template: Write a model
+            cases:
+              - name: a
+                vars: {entity: U}
+            """,
             line=5,
         ),
-        Example(
-            "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\ncases:\n"
-            "  - name: a\n    vars: {entity: A}\n  - name: b\n    vars:\n      entity: B\n"
-            "      extra: 1\n",
+        Invalid(
+            """
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases:
+              - name: a
+                vars: {entity: A}
+              - name: b
+                vars:
+                  entity: B
+                  extra: 1
+            """,
             line=10,
             count=1,
         ),

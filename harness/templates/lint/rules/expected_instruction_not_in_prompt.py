@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 from harness.templates.lint.text import normalize
 
@@ -41,27 +41,72 @@ class ExpectedInstructionNotInPrompt(TemplateRule):
     name = "expected-instruction-not-in-prompt"
     message = "Instruction of an expected rule is not in the rendered prompt"
     valid = (
-        "id: t\ntemplate: |\n  RULES:\n  - Use UUID for all ids\ncases: [{name: a}]\n"
-        "expect:\n  rules:\n    - {code: IDS001, instruction: Use UUID for all ids}\n",
-        "id: t\ntemplate: |\n  - use uuid   for all ids.\ncases: [{name: a}]\n"
-        "expect:\n  rules:\n    - {code: IDS001, instruction: Use UUID for all ids}\n",
-        "id: t\ntemplate: Write a model\ncases: [{name: a}]\nexpect:\n  rules: [IDS001]\n",
+        Valid("""
+            id: t
+            template: |
+              RULES:
+              - Use UUID for all ids
+            cases: [{name: a}]
+            expect:
+              rules:
+                - {code: IDS001, instruction: Use UUID for all ids}
+            """),
+        Valid("""
+            id: t
+            template: |
+              - use uuid   for all ids.
+            cases: [{name: a}]
+            expect:
+              rules:
+                - {code: IDS001, instruction: Use UUID for all ids}
+            """),
+        Valid("""
+            id: t
+            template: Write a model
+            cases: [{name: a}]
+            expect:
+              rules: [IDS001]
+            """),
     )
     invalid = (
-        Example(
-            "id: t\ntemplate: |\n  RULES:\n  - Use UUID for ids\ncases: [{name: a}]\n"
-            "expect:\n  rules:\n    - code: IDS001\n      instruction: Use UUID for all ids\n",
+        Invalid(
+            """
+            id: t
+            template: |
+              RULES:
+              - Use UUID for ids
+            cases: [{name: a}]
+            expect:
+              rules:
+                - code: IDS001
+                  instruction: Use UUID for all ids
+            """,
             line=9,
         ),
-        Example(
-            "id: t\ntemplate: Write a model\ncases: [{name: a}]\nexpect:\n  rules:\n"
-            "    - {code: IDS001, instruction: Use UUID for all ids}\n",
+        Invalid(
+            """
+            id: t
+            template: Write a model
+            cases: [{name: a}]
+            expect:
+              rules:
+                - {code: IDS001, instruction: Use UUID for all ids}
+            """,
             line=6,
         ),
-        Example(
-            "id: t\nvariables: {extra: {default: ''}}\ntemplate: |\n  {{ extra }}\n"
-            "cases:\n  - {name: a, vars: {extra: '- Use UUID for all ids'}}\n  - {name: b}\n"
-            "expect:\n  rules:\n    - {code: IDS001, instruction: Use UUID for all ids}\n",
+        Invalid(
+            """
+            id: t
+            variables: {extra: {default: ''}}
+            template: |
+              {{ extra }}
+            cases:
+              - {name: a, vars: {extra: '- Use UUID for all ids'}}
+              - {name: b}
+            expect:
+              rules:
+                - {code: IDS001, instruction: Use UUID for all ids}
+            """,
             line=10,
             count=1,
         ),

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from harness.findings import Severity
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 from harness.templates.lint.text import item_pattern, normalize, rules_list
 
@@ -41,28 +41,72 @@ class InstructionWithoutExpectedRule(TemplateRule):
     message = "Instruction in the RULES list is not checked by any expected rule"
     severity = Severity.INFO
     valid = (
-        "id: t\ntemplate: |\n  RULES:\n  - Use UUID for all ids\ncases: [{name: a}]\n"
-        "expect:\n  rules:\n    - {code: IDS001, instruction: Use UUID for all ids}\n",
-        "id: t\ntemplate: |\n  Fields:\n  - name\n  - email\ncases: [{name: a}]\n",
-        "id: t\nvariables: {entity: {default: User}}\ntemplate: |\n  Rules:\n"
-        "  - Name the read model {{ entity }}Read\ncases: [{name: a}]\n"
-        "expect:\n  rules:\n    - {code: PYD004, instruction: Name the read model UserRead}\n",
+        Valid("""
+            id: t
+            template: |
+              RULES:
+              - Use UUID for all ids
+            cases: [{name: a}]
+            expect:
+              rules:
+                - {code: IDS001, instruction: Use UUID for all ids}
+            """),
+        Valid("""
+            id: t
+            template: |
+              Fields:
+              - name
+              - email
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            variables: {entity: {default: User}}
+            template: |
+              Rules:
+              - Name the read model {{ entity }}Read
+            cases: [{name: a}]
+            expect:
+              rules:
+                - {code: PYD004, instruction: Name the read model UserRead}
+            """),
     )
     invalid = (
-        Example(
-            "id: t\ntemplate: |\n  RULES:\n  - Use UUID for all ids\n  - Keep it short\n"
-            "cases: [{name: a}]\n"
-            "expect:\n  rules:\n    - {code: IDS001, instruction: Use UUID for all ids}\n",
+        Invalid(
+            """
+            id: t
+            template: |
+              RULES:
+              - Use UUID for all ids
+              - Keep it short
+            cases: [{name: a}]
+            expect:
+              rules:
+                - {code: IDS001, instruction: Use UUID for all ids}
+            """,
             line=5,
         ),
-        Example(
-            "id: t\ntemplate: |\n  Write a model.\n\n  ## Constraints\n  1. Use UUID ids\n"
-            "cases: [{name: a}]\n",
+        Invalid(
+            """
+            id: t
+            template: |
+              Write a model.
+
+              ## Constraints
+              1. Use UUID ids
+            cases: [{name: a}]
+            """,
             line=6,
         ),
-        Example(
-            "id: t\nsystem: |\n  Requirements:\n  * Pydantic v2 only\ntemplate: Write\n"
-            "cases: [{name: a}]\n",
+        Invalid(
+            """
+            id: t
+            system: |
+              Requirements:
+              * Pydantic v2 only
+            template: Write
+            cases: [{name: a}]
+            """,
             line=4,
         ),
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 
 
@@ -29,25 +29,57 @@ class JinjaSyntaxError(TemplateRule):
     name = "jinja-syntax-error"
     message = "Jinja syntax error"
     valid = (
-        "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\n"
-        "cases: [{name: a, vars: {entity: User}}]\n",
-        "id: t\nvariables: {fields: {type: list}}\ntemplate: |\n"
-        "  {% for f in fields %}- {{ f }}\n  {% endfor %}\n"
-        "cases: [{name: a, vars: {fields: [id]}}]\n",
-        "id: t\nsystem: You write Python.\ntemplate: Write a model\ncases: [{name: a}]\n",
+        Valid("""
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases: [{name: a, vars: {entity: User}}]
+            """),
+        Valid("""
+            id: t
+            variables: {fields: {type: list}}
+            template: |
+              {% for f in fields %}- {{ f }}
+              {% endfor %}
+            cases: [{name: a, vars: {fields: [id]}}]
+            """),
+        Valid("""
+            id: t
+            system: You write Python.
+            template: Write a model
+            cases: [{name: a}]
+            """),
     )
     invalid = (
-        Example(
-            "id: t\nvariables: {entity: {}}\ntemplate: |\n  Write\n  {{ entity }\n"
-            "cases: [{name: a, vars: {entity: User}}]\n",
+        Invalid(
+            """
+            id: t
+            variables: {entity: {}}
+            template: |
+              Write
+              {{ entity }
+            cases: [{name: a, vars: {entity: User}}]
+            """,
             line=5,
         ),
-        Example(
-            "id: t\ntemplate: |\n  {% if x %}\n  yes\ncases: [{name: a, vars: {x: 1}}]\n",
+        Invalid(
+            """
+            id: t
+            template: |
+              {% if x %}
+              yes
+            cases: [{name: a, vars: {x: 1}}]
+            """,
             line=3,
         ),
-        Example(
-            "id: t\nsystem: |\n  You {% for %} write\ntemplate: Write\ncases: [{name: a}]\n",
+        Invalid(
+            """
+            id: t
+            system: |
+              You {% for %} write
+            template: Write
+            cases: [{name: a}]
+            """,
             line=3,
         ),
     )

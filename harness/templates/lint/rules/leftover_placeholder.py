@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 from harness.templates.lint.text import mask_code
 
@@ -44,25 +44,70 @@ class LeftoverPlaceholder(TemplateRule):
     name = "leftover-placeholder"
     message = "Rendered prompt still contains a placeholder"
     valid = (
-        "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\n"
-        "cases: [{name: a, vars: {entity: User}}]\n",
-        "id: t\ntemplate: |\n  Use `list[str]` and the path `/users/{user_id}`.\n"
-        "  ```python\n  f'{name}'\n  ```\ncases: [{name: a}]\n",
-        "id: t\ntemplate: |\n  Return a dict[str, int] and see [the docs](https://x.org).\n"
-        "cases: [{name: a}]\n",
+        Valid("""
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases: [{name: a, vars: {entity: User}}]
+            """),
+        Valid("""
+            id: t
+            template: |
+              Use `list[str]` and the path `/users/{user_id}`.
+              ```python
+              f'{name}'
+              ```
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            template: |
+              Return a dict[str, int] and see [the docs](https://x.org).
+            cases: [{name: a}]
+            """),
     )
     invalid = (
-        Example(
-            "id: t\ntemplate: |\n  Intro\n  Write a model for [entity].\ncases: [{name: a}]\n",
+        Invalid(
+            """
+            id: t
+            template: |
+              Intro
+              Write a model for [entity].
+            cases: [{name: a}]
+            """,
             line=4,
         ),
-        Example("id: t\ntemplate: |\n  Write a model for {entity}.\ncases: [{name: a}]\n", line=3),
-        Example(
-            "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\ncases:\n"
-            "  - name: a\n    vars: {entity: User}\n  - name: b\n    vars: {entity: TODO}\n",
+        Invalid(
+            """
+            id: t
+            template: |
+              Write a model for {entity}.
+            cases: [{name: a}]
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases:
+              - name: a
+                vars: {entity: User}
+              - name: b
+                vars: {entity: TODO}
+            """,
             line=7,
         ),
-        Example("id: t\ntemplate: |\n  Fields: <FIELDS>\ncases: [{name: a}]\n", line=3),
+        Invalid(
+            """
+            id: t
+            template: |
+              Fields: <FIELDS>
+            cases: [{name: a}]
+            """,
+            line=3,
+        ),
     )
 
     def check(self) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 from harness.findings import Severity
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 
 #: Phrases that tell the model what shape its answer must have.
@@ -48,22 +48,56 @@ class MissingOutputFormatInstruction(TemplateRule):
     message = 'Prompt does not say what the answer must look like (e.g. "Output only the code")'
     severity = Severity.WARNING
     valid = (
-        "id: t\ntemplate: |\n  Write a model.\n  Output only the code.\ncases: [{name: a}]\n",
-        "id: t\nsystem: Return only a single Python module.\ntemplate: Write a model\n"
-        "cases: [{name: a}]\n",
-        "id: t\ntemplate: |\n  Write a model. Answer with one ```python fenced block,\n"
-        "  no explanations.\ncases: [{name: a}]\n",
+        Valid("""
+            id: t
+            template: |
+              Write a model.
+              Output only the code.
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            system: Return only a single Python module.
+            template: Write a model
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            template: |
+              Write a model. Answer with one ```python fenced block,
+              no explanations.
+            cases: [{name: a}]
+            """),
     )
     invalid = (
-        Example("id: t\ntemplate: |\n  Write a model.\ncases: [{name: a}]\n", line=2),
-        Example(
-            "id: t\nsystem: You are helpful.\ntemplate: |\n  Please write me an endpoint.\n"
-            "cases: [{name: a}]\n",
+        Invalid(
+            """
+            id: t
+            template: |
+              Write a model.
+            cases: [{name: a}]
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            id: t
+            system: You are helpful.
+            template: |
+              Please write me an endpoint.
+            cases: [{name: a}]
+            """,
             line=3,
         ),
-        Example(
-            "id: t\nvariables: {entity: {}}\ntemplate: |\n  Write code for {{ entity }}.\n"
-            "  Output it nicely.\ncases: [{name: a, vars: {entity: U}}]\n",
+        Invalid(
+            """
+            id: t
+            variables: {entity: {}}
+            template: |
+              Write code for {{ entity }}.
+              Output it nicely.
+            cases: [{name: a, vars: {entity: U}}]
+            """,
             line=3,
         ),
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 
 from harness.findings import Severity
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 from harness.templates.render import RenderedPrompt
 
@@ -63,19 +63,33 @@ class PromptOverTokenBudget(TemplateRule):
     message = "Rendered prompt is over the token budget"
     severity = Severity.WARNING
     valid = (
-        "id: t\ntemplate: Write a model\ncases: [{name: a}]\n",
-        "id: t\nsystem: You are terse.\ntemplate: |\n  Write a model.\n  Output only code.\n"
-        "cases: [{name: a}]\n",
-        "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\n"
-        "cases: [{name: a, vars: {entity: User}}]\n",
+        Valid("""
+            id: t
+            template: Write a model
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            system: You are terse.
+            template: |
+              Write a model.
+              Output only code.
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases: [{name: a, vars: {entity: User}}]
+            """),
     )
     invalid = (
-        Example(f"id: t\ntemplate: |\n{_LONG_TEXT}cases: [{{name: a}}]\n", line=2),
-        Example(
+        Invalid(f"id: t\ntemplate: |\n{_LONG_TEXT}cases: [{{name: a}}]\n", line=2),
+        Invalid(
             f"id: t\nsystem: |\n{_LONG_TEXT}template: Write a model\ncases: [{{name: a}}]\n",
             line=4,
         ),
-        Example(
+        Invalid(
             "id: t\nvariables: {doc: {}}\ntemplate: '{{ doc }}'\ncases:\n"
             f"  - name: short\n    vars: {{doc: hi}}\n  - name: long\n    vars:\n      doc: |\n"
             f"      {_LONG_TEXT}",

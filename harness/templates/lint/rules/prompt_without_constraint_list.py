@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from harness.findings import Severity
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 from harness.templates.lint.text import list_items
 
@@ -41,23 +41,61 @@ class PromptWithoutConstraintList(TemplateRule):
     message = "Prompt has no bullet or numbered list of explicit constraints"
     severity = Severity.WARNING
     valid = (
-        "id: t\ntemplate: |\n  Write a model.\n  RULES:\n  - Use UUID ids\n  - Use Pydantic v2\n"
-        "cases: [{name: a}]\n",
-        "id: t\ntemplate: |\n  Write a model.\n  1. Use UUID ids\n  2. Use Pydantic v2\n"
-        "cases: [{name: a}]\n",
-        "id: t\nvariables: {rules: {type: list}}\ntemplate: |\n"
-        "  {% for r in rules %}\n  * {{ r }}\n  {% endfor %}\n"
-        "cases: [{name: a, vars: {rules: [a, b]}}]\n",
+        Valid("""
+            id: t
+            template: |
+              Write a model.
+              RULES:
+              - Use UUID ids
+              - Use Pydantic v2
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            template: |
+              Write a model.
+              1. Use UUID ids
+              2. Use Pydantic v2
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            variables: {rules: {type: list}}
+            template: |
+              {% for r in rules %}
+              * {{ r }}
+              {% endfor %}
+            cases: [{name: a, vars: {rules: [a, b]}}]
+            """),
     )
     invalid = (
-        Example("id: t\ntemplate: |\n  Write me an endpoint.\ncases: [{name: a}]\n", line=2),
-        Example(
-            "id: t\ntemplate: |\n  Write a model.\n  - Use UUID ids\ncases: [{name: a}]\n",
+        Invalid(
+            """
+            id: t
+            template: |
+              Write me an endpoint.
+            cases: [{name: a}]
+            """,
             line=2,
         ),
-        Example(
-            "id: t\nsystem: You are a senior engineer.\n\ntemplate: Make it good, and fast.\n"
-            "cases: [{name: a}]\n",
+        Invalid(
+            """
+            id: t
+            template: |
+              Write a model.
+              - Use UUID ids
+            cases: [{name: a}]
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            id: t
+            system: You are a senior engineer.
+
+            template: Make it good, and fast.
+            cases: [{name: a}]
+            """,
             line=4,
         ),
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 
 
@@ -33,25 +33,56 @@ class TemplateRenderFailure(TemplateRule):
     name = "template-render-failure"
     message = "Case fails to render"
     valid = (
-        "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity | title }}'\n"
-        "cases: [{name: a, vars: {entity: user}}]\n",
-        "id: t\nvariables: {fields: {type: list}}\ntemplate: '{{ fields | join(\", \") }}'\n"
-        "cases: [{name: a, vars: {fields: [a, b]}}]\n",
-        "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\ncases: [{name: a}]\n",
+        Valid("""
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity | title }}'
+            cases: [{name: a, vars: {entity: user}}]
+            """),
+        Valid("""
+            id: t
+            variables: {fields: {type: list}}
+            template: '{{ fields | join(", ") }}'
+            cases: [{name: a, vars: {fields: [a, b]}}]
+            """),
+        Valid("""
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases: [{name: a}]
+            """),
     )
     invalid = (
-        Example(
-            "id: t\nvariables: {entity: {}}\ntemplate: |\n  Write\n  {{ entity | titlecase }}\n"
-            "cases: [{name: a, vars: {entity: user}}]\n",
+        Invalid(
+            """
+            id: t
+            variables: {entity: {}}
+            template: |
+              Write
+              {{ entity | titlecase }}
+            cases: [{name: a, vars: {entity: user}}]
+            """,
             line=5,
         ),
-        Example(
-            "id: t\ntemplate: |\n  {{ ''.__class__.__mro__ }}\ncases: [{name: a}]\n",
+        Invalid(
+            """
+            id: t
+            template: |
+              {{ ''.__class__.__mro__ }}
+            cases: [{name: a}]
+            """,
             line=3,
         ),
-        Example(
-            "id: t\nvariables: {n: {type: integer}}\ntemplate: |\n  a\n  b\n  {{ 10 / n }}\n"
-            "cases: [{name: ok, vars: {n: 2}}, {name: zero, vars: {n: 0}}]\n",
+        Invalid(
+            """
+            id: t
+            variables: {n: {type: integer}}
+            template: |
+              a
+              b
+              {{ 10 / n }}
+            cases: [{name: ok, vars: {n: 2}}, {name: zero, vars: {n: 0}}]
+            """,
             line=6,
             count=1,
         ),

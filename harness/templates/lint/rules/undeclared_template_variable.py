@@ -4,7 +4,7 @@ import re
 
 from jinja2 import nodes
 
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule, undeclared_names
 
 
@@ -39,22 +39,54 @@ class UndeclaredTemplateVariable(TemplateRule):
     name = "undeclared-template-variable"
     message = "Variable is used but not declared under `variables:`"
     valid = (
-        "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\n"
-        "cases: [{name: a, vars: {entity: User}}]\n",
-        "id: t\nvariables: {fields: {type: list}}\ntemplate: |\n"
-        "  {% for f in fields %}{{ f }}{{ loop.index }}{% endfor %}\n"
-        "cases: [{name: a, vars: {fields: [id]}}]\n",
-        "id: t\ntemplate: |\n  {% set n = 3 %}{{ n }} {{ range(2) | list }}\ncases: [{name: a}]\n",
+        Valid("""
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases: [{name: a, vars: {entity: User}}]
+            """),
+        Valid("""
+            id: t
+            variables: {fields: {type: list}}
+            template: |
+              {% for f in fields %}{{ f }}{{ loop.index }}{% endfor %}
+            cases: [{name: a, vars: {fields: [id]}}]
+            """),
+        Valid("""
+            id: t
+            template: |
+              {% set n = 3 %}{{ n }} {{ range(2) | list }}
+            cases: [{name: a}]
+            """),
     )
     invalid = (
-        Example(
-            "id: t\nvariables: {entity: {}}\ntemplate: |\n  Write {{ entity }}\n"
-            "  with {{ fields }}\ncases: [{name: a, vars: {entity: U, fields: x}}]\n",
+        Invalid(
+            """
+            id: t
+            variables: {entity: {}}
+            template: |
+              Write {{ entity }}
+              with {{ fields }}
+            cases: [{name: a, vars: {entity: U, fields: x}}]
+            """,
             line=5,
         ),
-        Example("id: t\ntemplate: 'Write {{ entity }}'\ncases: [{name: a}]\n", line=2),
-        Example(
-            "id: t\nsystem: |\n  You are {{ persona }}\ntemplate: Write\ncases: [{name: a}]\n",
+        Invalid(
+            """
+            id: t
+            template: 'Write {{ entity }}'
+            cases: [{name: a}]
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            id: t
+            system: |
+              You are {{ persona }}
+            template: Write
+            cases: [{name: a}]
+            """,
             line=3,
         ),
     )

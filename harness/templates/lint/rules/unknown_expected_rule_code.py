@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 from harness.templates.lint.engine import known_rule_codes
 
@@ -35,24 +35,59 @@ class UnknownExpectedRuleCode(TemplateRule):
     name = "unknown-expected-rule-code"
     message = "Expected rule code is not a registered rule"
     valid = (
-        "id: t\ntemplate: Write\ncases: [{name: a}]\nexpect: {rules: [EXC002]}\n",
-        "id: t\ntemplate: Write\ncases: [{name: a}]\nexpect: {rules: ['ruff:F821']}\n",
-        "id: t\ntemplate: Write\ncases: [{name: a}]\nexpect:\n  rules:\n"
-        "    - {code: tpl001, weight: 2}\n",
+        Valid("""
+            id: t
+            template: Write
+            cases: [{name: a}]
+            expect: {rules: [EXC002]}
+            """),
+        Valid("""
+            id: t
+            template: Write
+            cases: [{name: a}]
+            expect: {rules: ['ruff:F821']}
+            """),
+        Valid("""
+            id: t
+            template: Write
+            cases: [{name: a}]
+            expect:
+              rules:
+                - {code: tpl001, weight: 2}
+            """),
     )
     invalid = (
-        Example(
-            "id: t\ntemplate: Write\ncases: [{name: a}]\nexpect:\n  rules:\n    - EXC002\n"
-            "    - XYZ999\n",
+        Invalid(
+            """
+            id: t
+            template: Write
+            cases: [{name: a}]
+            expect:
+              rules:
+                - EXC002
+                - XYZ999
+            """,
             line=7,
         ),
-        Example(
-            "id: t\ntemplate: Write\ncases: [{name: a}]\nexpect:\n  rules:\n"
-            "    - code: EXC999\n      weight: 2\n",
+        Invalid(
+            """
+            id: t
+            template: Write
+            cases: [{name: a}]
+            expect:
+              rules:
+                - code: EXC999
+                  weight: 2
+            """,
             line=6,
         ),
-        Example(
-            "id: t\ntemplate: Write\ncases: [{name: a}]\nexpect: {rules: [bare-except]}\n",
+        Invalid(
+            """
+            id: t
+            template: Write
+            cases: [{name: a}]
+            expect: {rules: [bare-except]}
+            """,
             line=4,
         ),
     )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from harness.findings import Severity
-from harness.registry import Example
+from harness.registry import Invalid, Valid
 from harness.templates.lint.base import TemplateRule
 
 
@@ -37,28 +37,57 @@ class UnusedDeclaredVariable(TemplateRule):
     message = "Variable is declared but never used"
     severity = Severity.WARNING
     valid = (
-        "id: t\nvariables: {entity: {}}\ntemplate: 'Write {{ entity }}'\n"
-        "cases: [{name: a, vars: {entity: User}}]\n",
-        "id: t\nvariables: {persona: {default: x}}\nsystem: 'You are {{ persona }}'\n"
-        "template: Write\ncases: [{name: a}]\n",
-        "id: t\nvariables: {fields: {type: list}}\ntemplate: |\n"
-        "  {% for f in fields %}{{ f }}{% endfor %}\ncases: [{name: a, vars: {fields: [id]}}]\n",
+        Valid("""
+            id: t
+            variables: {entity: {}}
+            template: 'Write {{ entity }}'
+            cases: [{name: a, vars: {entity: User}}]
+            """),
+        Valid("""
+            id: t
+            variables: {persona: {default: x}}
+            system: 'You are {{ persona }}'
+            template: Write
+            cases: [{name: a}]
+            """),
+        Valid("""
+            id: t
+            variables: {fields: {type: list}}
+            template: |
+              {% for f in fields %}{{ f }}{% endfor %}
+            cases: [{name: a, vars: {fields: [id]}}]
+            """),
     )
     invalid = (
-        Example(
-            "id: t\nvariables:\n  entity: {}\n  table: {default: t}\n"
-            "template: 'Write {{ entity }}'\ncases: [{name: a, vars: {entity: U}}]\n",
+        Invalid(
+            """
+            id: t
+            variables:
+              entity: {}
+              table: {default: t}
+            template: 'Write {{ entity }}'
+            cases: [{name: a, vars: {entity: U}}]
+            """,
             line=4,
         ),
-        Example(
-            "id: t\nvariables:\n  entity: {default: U}\ntemplate: Write a model\n"
-            "cases: [{name: a}]\n",
+        Invalid(
+            """
+            id: t
+            variables:
+              entity: {default: U}
+            template: Write a model
+            cases: [{name: a}]
+            """,
             line=3,
         ),
-        Example(
-            "id: t\nvariables:\n  fields: {type: list, default: []}\n"
-            "template: '{% for f in field %}{{ f }}{% endfor %}'\n"
-            "cases: [{name: a, vars: {field: [x]}}]\n",
+        Invalid(
+            """
+            id: t
+            variables:
+              fields: {type: list, default: []}
+            template: '{% for f in field %}{{ f }}{% endfor %}'
+            cases: [{name: a, vars: {field: [x]}}]
+            """,
             line=3,
         ),
     )
