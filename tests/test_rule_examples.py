@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from harness.code.engine import RuleSet, check_unit
@@ -57,3 +59,28 @@ def test_rule_is_documented(rule: type[CodeRule]) -> None:
         assert f"## {section}" in doc, f"{rule.code} docs lack '{section}'"
     assert len(rule.valid) >= 3 and len(rule.invalid) >= 3
     assert rule.message and not rule.message.endswith(".")
+
+
+def _doc_blocks(rule: type[CodeRule], section: str) -> list[str]:
+    """The fenced code blocks of one `## section` of a rule's docs."""
+    doc = rule.docs()
+    start = doc.index(f"## {section}") + len(section) + 3
+    end = doc.find("\n## ", start)
+    body = doc[start : end if end >= 0 else len(doc)]
+    blocks = re.findall(r"```(?:python|py)?\n(.*?)```", body, re.DOTALL)
+    assert blocks, f"{rule.code}: no code block under '{section}'"
+    return blocks
+
+
+def _doc_hits(rule: type[CodeRule], code: str) -> list[int]:
+    result = check_unit(_unit(rule, Example(code)), RuleSet((rule,)))
+    assert result.status == "ok", (rule.code, result.parse_error)
+    return [f.line for f in result.findings if f.code == rule.code]
+
+
+@pytest.mark.parametrize("rule", list(CODE_RULES.values()), ids=list(CODE_RULES))
+def test_docs_example_fires_and_use_instead_does_not(rule: type[CodeRule]) -> None:
+    for code in _doc_blocks(rule, "Example"):
+        assert _doc_hits(rule, code), f"{rule.code}: its docs' Example does not fire:\n{code}"
+    for code in _doc_blocks(rule, "Use instead"):
+        assert not _doc_hits(rule, code), f"{rule.code}: its docs' Use instead fires:\n{code}"

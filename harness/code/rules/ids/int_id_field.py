@@ -47,6 +47,14 @@ class IntIdField(CodeRule):
 
     ## Example
     ```python
+    from pydantic import BaseModel
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class User(Base):
         __tablename__ = "users"
 
@@ -59,6 +67,15 @@ class IntIdField(CodeRule):
 
     ## Use instead
     ```python
+    import uuid
+    from pydantic import BaseModel
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class User(Base):
         __tablename__ = "users"
 

@@ -45,6 +45,9 @@ class CatchAllDictOrAnyField(PydanticModelRule):
 
     ## Example
     ```python
+    from pydantic import BaseModel
+    from typing import Any
+
     class OrderCreate(BaseModel):
         shipping: dict[str, Any]
         metadata: dict
@@ -52,6 +55,8 @@ class CatchAllDictOrAnyField(PydanticModelRule):
 
     ## Use instead
     ```python
+    from pydantic import BaseModel
+
     class Address(BaseModel):
         street: str
         city: str

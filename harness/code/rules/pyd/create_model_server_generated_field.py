@@ -28,6 +28,9 @@ class CreateModelServerGeneratedField(PydanticModelRule):
 
     ## Example
     ```python
+    from datetime import datetime
+    from pydantic import BaseModel, EmailStr
+
     class UserCreate(BaseModel):
         id: int
         email: EmailStr
@@ -36,6 +39,9 @@ class CreateModelServerGeneratedField(PydanticModelRule):
 
     ## Use instead
     ```python
+    from datetime import datetime
+    from pydantic import BaseModel, ConfigDict, EmailStr
+
     class UserCreate(BaseModel):
         email: EmailStr
 

@@ -42,6 +42,8 @@ class EmailFieldAsPlainStr(PydanticModelRule):
 
     ## Example
     ```python
+    from pydantic import BaseModel
+
     class UserCreate(BaseModel):
         email: str
         backup_email: str | None = None
@@ -49,6 +51,8 @@ class EmailFieldAsPlainStr(PydanticModelRule):
 
     ## Use instead
     ```python
+    from pydantic import BaseModel, EmailStr
+
     class UserCreate(BaseModel):
         email: EmailStr
         backup_email: EmailStr | None = None

@@ -78,6 +78,8 @@ class FieldShadowsBasemodelAttribute(PydanticModelRule):
 
     ## Example
     ```python
+    from pydantic import BaseModel
+
     class Dataset(BaseModel):
         schema: str
         json: dict[str, str]
@@ -86,6 +88,8 @@ class FieldShadowsBasemodelAttribute(PydanticModelRule):
 
     ## Use instead
     ```python
+    from pydantic import BaseModel, Field
+
     class Dataset(BaseModel):
         schema_name: str = Field(alias="schema")
         payload: dict[str, str] = Field(alias="json")

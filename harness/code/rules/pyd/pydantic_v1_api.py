@@ -92,6 +92,8 @@ class PydanticV1Api(CodeRule):
 
     ## Example
     ```python
+    from pydantic import BaseModel, validator
+
     class UserCreate(BaseModel):
         name: str
 
@@ -106,6 +108,8 @@ class PydanticV1Api(CodeRule):
 
     ## Use instead
     ```python
+    from pydantic import BaseModel, field_validator
+
     class UserCreate(BaseModel):
         name: str
 

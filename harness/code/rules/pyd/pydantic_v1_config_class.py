@@ -26,6 +26,8 @@ class PydanticV1ConfigClass(PydanticModelRule):
 
     ## Example
     ```python
+    from pydantic import BaseModel
+
     class UserRead(BaseModel):
         id: int
 
@@ -35,6 +37,8 @@ class PydanticV1ConfigClass(PydanticModelRule):
 
     ## Use instead
     ```python
+    from pydantic import BaseModel, ConfigDict
+
     class UserRead(BaseModel):
         model_config = ConfigDict(from_attributes=True)
 

@@ -52,12 +52,16 @@ class PydanticV1ConfigKey(PydanticModelRule):
 
     ## Example
     ```python
+    from pydantic import BaseModel, ConfigDict
+
     class UserRead(BaseModel):
         model_config = ConfigDict(orm_mode=True, allow_population_by_field_name=True)
     ```
 
     ## Use instead
     ```python
+    from pydantic import BaseModel, ConfigDict
+
     class UserRead(BaseModel):
         model_config = ConfigDict(from_attributes=True, populate_by_name=True)
     ```

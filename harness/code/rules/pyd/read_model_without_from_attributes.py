@@ -43,6 +43,8 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
 
     ## Example
     ```python
+    from pydantic import BaseModel, EmailStr
+
     class UserRead(BaseModel):
         id: int
         email: EmailStr
@@ -50,6 +52,8 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
 
     ## Use instead
     ```python
+    from pydantic import BaseModel, ConfigDict, EmailStr
+
     class UserRead(BaseModel):
         model_config = ConfigDict(from_attributes=True)
 

@@ -49,6 +49,8 @@ class UnboundedStrInputField(PydanticModelRule):
 
     ## Example
     ```python
+    from pydantic import BaseModel
+
     class UserCreate(BaseModel):
         name: str
         bio: str | None = None
@@ -56,6 +58,8 @@ class UnboundedStrInputField(PydanticModelRule):
 
     ## Use instead
     ```python
+    from pydantic import BaseModel, Field
+
     class UserCreate(BaseModel):
         name: str = Field(min_length=1, max_length=100)
         bio: str | None = Field(default=None, max_length=2000)

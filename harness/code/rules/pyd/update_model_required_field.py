@@ -35,6 +35,8 @@ class UpdateModelRequiredField(PydanticModelRule):
 
     ## Example
     ```python
+    from pydantic import BaseModel
+
     class UserUpdate(BaseModel):
         name: str
         is_active: bool = True
@@ -42,6 +44,8 @@ class UpdateModelRequiredField(PydanticModelRule):
 
     ## Use instead
     ```python
+    from pydantic import BaseModel
+
     class UserUpdate(BaseModel):
         name: str | None = None
         is_active: bool | None = None

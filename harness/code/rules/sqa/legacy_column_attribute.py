@@ -30,6 +30,14 @@ class LegacyColumnAttribute(DeclarativeModelRule):
 
     ## Example
     ```python
+    from sqlalchemy import Column, Integer, String
+    from sqlalchemy.orm import DeclarativeBase
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class User(Base):
         __tablename__ = "users"
 
@@ -39,6 +47,15 @@ class LegacyColumnAttribute(DeclarativeModelRule):
 
     ## Use instead
     ```python
+    import uuid
+    from sqlalchemy import String
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class User(Base):
         __tablename__ = "users"
 

@@ -77,12 +77,17 @@ class LegacyQueryApi(CodeRule):
 
     ## Example
     ```python
+    from sqlalchemy.orm import Session
+
     def get_user_by_email(db: Session, email: str) -> User | None:
         return db.query(User).filter(User.email == email).first()
     ```
 
     ## Use instead
     ```python
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
     def get_user_by_email(db: Session, email: str) -> User | None:
         return db.scalars(select(User).where(User.email == email)).first()
     ```

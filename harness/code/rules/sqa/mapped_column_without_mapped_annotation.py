@@ -29,6 +29,14 @@ class MappedColumnWithoutMappedAnnotation(DeclarativeModelRule):
 
     ## Example
     ```python
+    from sqlalchemy import String
+    from sqlalchemy.orm import DeclarativeBase, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class User(Base):
         __tablename__ = "users"
 
@@ -38,6 +46,14 @@ class MappedColumnWithoutMappedAnnotation(DeclarativeModelRule):
 
     ## Use instead
     ```python
+    from sqlalchemy import String
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class User(Base):
         __tablename__ = "users"
 

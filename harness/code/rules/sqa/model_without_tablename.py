@@ -46,6 +46,14 @@ class ModelWithoutTablename(CodeRule):
 
     ## Example
     ```python
+    import uuid
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class Invoice(Base):
         id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
         total_cents: Mapped[int]
@@ -53,6 +61,14 @@ class ModelWithoutTablename(CodeRule):
 
     ## Use instead
     ```python
+    import uuid
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class Invoice(Base):
         __tablename__ = "invoices"
 

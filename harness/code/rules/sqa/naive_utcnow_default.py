@@ -39,6 +39,14 @@ class NaiveUtcnowDefault(CodeRule):
 
     ## Example
     ```python
+    from datetime import datetime
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class User(Base):
         __tablename__ = "users"
 
@@ -47,6 +55,15 @@ class NaiveUtcnowDefault(CodeRule):
 
     ## Use instead
     ```python
+    from datetime import datetime
+    from sqlalchemy import DateTime, func
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class User(Base):
         __tablename__ = "users"
 

@@ -34,6 +34,13 @@ class RelationshipBackref(CallRule):
 
     ## Example
     ```python
+    from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class Post(Base):
         __tablename__ = "posts"
 
@@ -42,6 +49,13 @@ class RelationshipBackref(CallRule):
 
     ## Use instead
     ```python
+    from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class Post(Base):
         __tablename__ = "posts"
 

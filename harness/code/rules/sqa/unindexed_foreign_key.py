@@ -51,6 +51,15 @@ class UnindexedForeignKey(CodeRule):
 
     ## Example
     ```python
+    import uuid
+    from sqlalchemy import ForeignKey
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class Post(Base):
         __tablename__ = "posts"
 
@@ -59,6 +68,15 @@ class UnindexedForeignKey(CodeRule):
 
     ## Use instead
     ```python
+    import uuid
+    from sqlalchemy import ForeignKey
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
     class Post(Base):
         __tablename__ = "posts"
 

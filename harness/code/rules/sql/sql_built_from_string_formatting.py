@@ -235,6 +235,9 @@ class SqlBuiltFromStringFormatting(CodeRule):
 
     ## Example
     ```python
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     async def find(session: AsyncSession, email: str) -> Row | None:
         result = await session.execute(text(f"SELECT * FROM users WHERE email = '{email}'"))
         return result.first()
@@ -242,6 +245,9 @@ class SqlBuiltFromStringFormatting(CodeRule):
 
     ## Use instead
     ```python
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     async def find(session: AsyncSession, email: str) -> Row | None:
         result = await session.execute(
             text("SELECT * FROM users WHERE email = :email"), {"email": email}

@@ -40,6 +40,8 @@ class HttpExceptionInService(CodeRule):
 
     ## Example
     ```python
+    from uuid import UUID
+
     from fastapi import HTTPException
 
     async def get_user(repo: UserRepo, user_id: UUID) -> User:
@@ -51,6 +53,8 @@ class HttpExceptionInService(CodeRule):
 
     ## Use instead
     ```python
+    from uuid import UUID
+
     class UserNotFound(Exception):
         pass
 

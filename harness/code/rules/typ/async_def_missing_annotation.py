@@ -46,6 +46,9 @@ class AsyncDefMissingAnnotation(CodeRule):
 
     ## Use instead
     ```python
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from uuid import UUID
+
     async def get_user(user_id: UUID, session: AsyncSession) -> User | None:
         return await session.get(User, user_id)
     ```
