@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as m
 
 from harness.code.facts import ClassKind, iter_statements
 from harness.code.matchers import positional_args, split_optional, unwrap_annotated
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
+
+#: `Model.query`, the Flask-SQLAlchemy legacy query property of a model class.
+MODEL_QUERY = m.Attribute(value=m.Name(), attr=m.Name("query"))
 
 #: Receiver names taken to be a SQLAlchemy session (`session`, `self._db`, `db.session`, ...).
 SESSION_NAMES = frozenset({"session", "db", "db_session", "dbsession", "sess", "db_sess"})
@@ -229,12 +233,7 @@ class LegacyQueryApi(CodeRule):
                 self.report(node)
         elif method in MODEL_QUERY_METHODS:
             receiver = func.value
-            if (
-                isinstance(receiver, cst.Attribute)
-                and receiver.attr.value == "query"
-                and isinstance(receiver.value, cst.Name)
-                and self._is_model(receiver.value.value)
-            ):
+            if m.matches(receiver, MODEL_QUERY) and self._is_model(receiver.value.value):  # type: ignore[attr-defined]
                 self.report(receiver)
 
     def _is_model(self, name: str) -> bool:
@@ -275,19 +274,12 @@ class LegacyQueryApi(CodeRule):
             if param.name.value == name and param.annotation is not None:
                 return self._is_session_type(param.annotation.annotation)
         for stmt in iter_statements(func.body):
-            if (
-                isinstance(stmt, cst.AnnAssign)
-                and isinstance(stmt.target, cst.Name)
-                and stmt.target.value == name
-            ):
-                return self._is_session_type(stmt.annotation.annotation)
+            if m.matches(stmt, m.AnnAssign(target=m.Name(name))):
+                return self._is_session_type(stmt.annotation.annotation)  # type: ignore[attr-defined]
             if isinstance(stmt, cst.With):
                 for item in stmt.items:
-                    if (
-                        item.asname is not None
-                        and isinstance(item.asname.name, cst.Name)
-                        and item.asname.name.value == name
-                        and isinstance(item.item, cst.Call)
+                    if m.matches(
+                        item, m.WithItem(item=m.Call(), asname=m.AsName(name=m.Name(name)))
                     ):
-                        return self.facts.resolve(item.item.func) in SESSION_TYPES
+                        return self.facts.resolve(item.item.func) in SESSION_TYPES  # type: ignore[attr-defined]
         return False

@@ -18,6 +18,8 @@ RELATIONSHIP_CALLS = frozenset(
 BACKREF_CALLS = frozenset({"sqlalchemy.orm.backref", "sqlalchemy.orm._orm_constructors.backref"})
 #: `backref=None`: no reverse attribute at all.
 NO_BACKREF = m.Name("None")
+#: The `backref=` keyword argument of a call.
+BACKREF_KEYWORD = m.Arg(keyword=m.Name("backref"))
 
 
 class RelationshipBackref(CallRule):
@@ -196,9 +198,7 @@ class RelationshipBackref(CallRule):
             stack = self.ancestors
             reported_by_relationship = (
                 len(stack) > 2
-                and isinstance(stack[-2], cst.Arg)
-                and stack[-2].keyword is not None
-                and stack[-2].keyword.value == "backref"
+                and m.matches(stack[-2], BACKREF_KEYWORD)
                 and self.facts.resolve_call(stack[-3]) in RELATIONSHIP_CALLS
             )
             if not reported_by_relationship:
