@@ -156,3 +156,23 @@ def check_batch(
             )
         )
     return out
+
+
+def crashed_verdict(job: Job, spec: JobSpec, reason: str) -> Verdict:
+    """The verdict of a reply the checker died on: `check-error`, with the extracted code."""
+    reply, finish, _ = job
+    ex = extract(reply, role=spec.role, default_path=spec.path, finish_reason=finish)
+    units = tuple(
+        UnitRecord(path=u.path, source=u.source, first_line=u.first_line) for u in ex.units
+    )
+    checked = Checked(
+        status="check-error",
+        score=0.0,
+        passed=False,
+        applicable=(),
+        weights={},
+        findings=(),
+        units=units,
+        detail=f"could not be checked: {reason}",
+    )
+    return Verdict(checked.status, checked.encoded())

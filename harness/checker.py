@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import multiprocessing
 import os
 import queue
-import sys
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from harness.check import Job, JobSpec, Verdict, check_verdicts
+from harness.check import Job, JobSpec, Verdict, check_verdicts, crashed_verdict
 from harness.code.engine import RuleSet
 from harness.llm.types import Request, Response
+from harness.worker import Worker, WorkerDied
 
 T = TypeVar("T")
 
@@ -36,6 +34,7 @@ BATCH_WAIT = 0.5  # seconds
 MEMO_SIZE = 512  # compact entries (status + encoded fields): a few MB at most
 QUEUE_SIZE = 2048
 WORKER_NICE = 5  # the check worker yields the CPU to the process making the calls
+BATCH_TIMEOUT = 120.0  # seconds a batch may take (plus one unit's limit) before a kill
 
 _WORKER: dict[str, Any] = {}
 
@@ -98,22 +97,17 @@ class Checker:
         self._queue: queue.Queue[_Pending | None] = queue.Queue(maxsize=QUEUE_SIZE)
         self._memo: OrderedDict[tuple[str, str, str | None], Verdict] = OrderedDict()
         self._running: dict[tuple[str, str, str | None], list[_Pending]] = {}
-        self._pool: ProcessPoolExecutor | None = None
+        self._worker: Worker | None = None
         self._ruleset: RuleSet | None = None
+        self._batch_timeout = BATCH_TIMEOUT + getattr(settings, "unit_timeout", 10.0)
+        self.crashes = 0
         if workers > 0:
-            # fork while this process has one thread (cheap, shares the imported rules);
-            # spawn otherwise.
-            single = threading.active_count() == 1
-            method = "fork" if single and sys.platform == "linux" else "spawn"
-            self._pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=multiprocessing.get_context(method),
-                initializer=_init_worker,
-                initargs=(settings, ruff_select, specs),
+            self._worker = Worker(
+                _init_worker, (settings, ruff_select, specs), preload=("harness.checker",)
             )
-            # Start the worker now, while the first calls are made, and let it load the report
-            # writers and rule docs while it waits: the reports are written there at the end.
-            self._pool.submit(_warm_reports)
+            # Let the worker load the report writers and rule docs while it waits for the
+            # first answers: the reports are written there at the end.
+            self._worker.call(_warm_reports)
         else:
             self._ruleset = RuleSet.build(settings=settings)
         self._error: BaseException | None = None
@@ -139,13 +133,12 @@ class Checker:
         """Start `fn(*args)` in the check worker (its imports are warm); the function returned
         waits for the result. Without a live worker, `fn` runs here when waited for."""
         future: Future[T] | None = None
-        if self._pool is not None:
-            with contextlib.suppress(BrokenProcessPool, RuntimeError):
-                future = self._pool.submit(fn, *args)
+        if self._worker is not None:
+            future = self._worker.call(fn, *args)
 
         def wait() -> T:
             if future is not None:
-                with contextlib.suppress(BrokenProcessPool):
+                with contextlib.suppress(WorkerDied):
                     return future.result()
             return fn(*args)  # no worker, or it died: do it here
 
@@ -155,15 +148,15 @@ class Checker:
         try:
             self.drain()
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._worker is not None:
+                self._worker.close()
 
     # the thread --------------------------------------------------------------------------
 
     def _loop(self) -> None:
         inflight: deque[tuple[Future[list[Verdict]], list[list[_Pending]]]] = deque()
+        done = False
         try:
-            done = False
             while not done:
                 batch: dict[tuple[str, str, str | None], list[_Pending]] = {}
                 started: float | None = None
@@ -206,7 +199,7 @@ class Checker:
             self._drain(inflight, keep=0)
         except BaseException as exc:  # surfaced to the caller by submit/close
             self._error = exc
-            while True:  # never leave the producer blocked on a full queue
+            while not done:  # never leave the producer blocked on a full queue
                 try:
                     if self._queue.get(timeout=0.1) is None:
                         break
@@ -221,8 +214,8 @@ class Checker:
         jobs = [self._job(g[0]) for g in groups]
         for g in groups:
             self._running[g[0].memo] = g
-        if self._pool is not None:
-            inflight.append((self._pool.submit(_check_in_worker, jobs), groups))
+        if self._worker is not None:
+            inflight.append((self._worker.call(_check_in_worker, jobs), groups))
         else:
             fut: Future[list[Verdict]] = Future()
             assert self._ruleset is not None
@@ -238,7 +231,11 @@ class Checker:
         """Emit finished batches; wait until at most `keep` are still running."""
         while inflight and (len(inflight) > keep or inflight[0][0].done()):
             fut, groups = inflight.popleft()
-            for group, verdict in zip(groups, fut.result(), strict=True):
+            try:
+                verdicts = fut.result(timeout=self._batch_timeout)
+            except (WorkerDied, TimeoutError):
+                verdicts = self._recover(groups, inflight)
+            for group, verdict in zip(groups, verdicts, strict=True):
                 self.checked += 1
                 self._running.pop(group[0].memo, None)
                 self._memo[group[0].memo] = verdict
@@ -246,6 +243,40 @@ class Checker:
                     self._memo.popitem(last=False)
                 for item in group:
                     self._emit(item.request, item.response, verdict)
+
+    def _recover(
+        self,
+        groups: list[list[_Pending]],
+        inflight: deque[tuple[Future[list[Verdict]], list[list[_Pending]]]],
+    ) -> list[Verdict]:
+        """The worker died (or hung) on a batch: restart it and check each reply of the batch
+        alone, so one bad reply costs only its own sample (`check-error`). Batches sent after
+        it died are sent again."""
+        assert self._worker is not None
+        self._worker.kill()  # dead already, or hung
+        later = [g for _, gs in inflight for g in gs]
+        inflight.clear()
+        verdicts: list[Verdict] = []
+        for group in groups:
+            job = self._job(group[0])
+            if not self._worker.alive:
+                self._worker.restart()
+            try:
+                verdicts.append(
+                    self._worker.call(_check_in_worker, [job]).result(timeout=self._batch_timeout)[
+                        0
+                    ]
+                )
+            except (WorkerDied, TimeoutError) as exc:
+                self.crashes += 1
+                reason = "the check timed out" if isinstance(exc, TimeoutError) else str(exc)
+                self._worker.kill()
+                verdicts.append(crashed_verdict(job, self._specs[job[2]], reason))
+        if not self._worker.alive:
+            self._worker.restart()
+        if later:
+            self._dispatch(later, inflight)
+        return verdicts
 
     @staticmethod
     def _job(item: _Pending) -> Job:

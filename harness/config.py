@@ -73,6 +73,10 @@ class RulesConfig(_Strict):
     )
     ruff_select: tuple[str, ...] = ("F", "E9", "B", "S608", "UP", "ASYNC", "DTZ")
     ruff: bool = True
+    # Limits a code unit is checked under (beyond them: status `check-error`).
+    max_unit_chars: int = Field(default=200_000, gt=0)
+    max_depth: int = Field(default=100, gt=0)
+    unit_timeout: float = Field(default=10.0, gt=0)
 
 
 class GateConfig(_Strict):

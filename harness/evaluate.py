@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -52,8 +51,6 @@ from harness.runmeta import build_meta, new_run_id, run_dir_for
 from harness.scoring import RunSummary, aggregate
 from harness.shard import Shard
 from harness.templates.spec import TemplateSpec
-
-POOL_THRESHOLD = 256  # below this many requests, check in a thread (no process start-up)
 
 
 @dataclass(frozen=True)
@@ -353,9 +350,9 @@ async def evaluate_async(
             tally.add_checked(req.tag.cell.model.alias, verdict.status)  # type: ignore[attr-defined]
 
     todo = planned - resumed
-    workers = options.workers
-    if workers is None:
-        workers = 1 if (os.cpu_count() or 1) >= 2 and todo >= POOL_THRESHOLD else 0
+    # A supervised worker process checks the replies: a reply that crashes the checker costs
+    # its own sample, never the run. `workers=0` checks in a thread (tests).
+    workers = 1 if options.workers is None else options.workers
     # before any thread starts
     checker = Checker(emit, config.rules, ruff_select, workers, _job_specs(specs))
     own_store = store is None

@@ -22,6 +22,7 @@ SampleStatus = Literal[
     "no-code",  # reply had no code
     "truncated",  # reply was cut off (unclosed fence, length stop)
     "parse-error",  # code did not parse
+    "check-error",  # code could not be checked (a limit, or a checker failure): never a pass
     "provider-error",  # the model call failed: not scored
     "not-recorded",  # offline and the store has no answer: not scored
 ]

@@ -27,12 +27,13 @@ from harness.templates.spec import Expect
 if TYPE_CHECKING:
     from harness.code.engine import CheckResult  # libcst: only where code is checked
 
-ScoreStatus = Literal["scored", "no-code", "truncated", "parse-error"]
+ScoreStatus = Literal["scored", "no-code", "truncated", "parse-error", "check-error"]
 STATUSES: tuple[str, ...] = (
     "scored",
     "no-code",
     "truncated",
     "parse-error",
+    "check-error",
     "provider-error",
     "not-recorded",
 )
@@ -103,6 +104,12 @@ def score_sample(
     for i, unit_findings in enumerate(ruff_findings):
         findings.extend((i, f) for f in unit_findings)
     findings.sort(key=lambda p: (p[0], p[1].line, p[1].col, p[1].code))
+
+    failed = [r for r in results if r.status == "check-error"]
+    if failed:  # never a pass: the unit could not be checked
+        res = failed[0]
+        text = f"{res.unit.path}: {res.problem or 'could not be checked'}"
+        return SampleScore("check-error", 0.0, False, findings=tuple(findings), detail=text)
 
     broken = [(i, r) for i, r in enumerate(results) if r.status == "parse-error"]
     if broken:

@@ -22,6 +22,7 @@ import libcst as cst
 
 from harness.code import facts as facts_mod
 from harness.code.context import UnitContext, holder
+from harness.code.guard import CheckProblem, Limits, precheck, time_limit
 from harness.code.positions import resolve_positions
 from harness.code.rule import CodeRule
 from harness.code.suppress import is_suppressed
@@ -31,7 +32,7 @@ from harness.findings import Finding, Severity
 from harness.registry import all_rules
 from harness.registry import select as select_rules
 
-Status = Literal["ok", "parse-error"]
+Status = Literal["ok", "parse-error", "check-error"]
 
 _SKIP_FIELDS = frozenset(
     {
@@ -148,6 +149,7 @@ class CheckResult:
     applicable: tuple[str, ...] = ()  # codes of the rules that applied to this unit
     parse_error: ParseFailure | None = None
     suppressed: int = 0
+    problem: str | None = None  # why the unit could not be checked (`check-error`)
 
 
 _SKIP, _NODE, _SEQUENCE = 0, 1, 2
@@ -210,6 +212,11 @@ class RuleSet:
 
     rules: tuple[type[CodeRule], ...]
     settings: RulesConfig = field(default_factory=RulesConfig)
+
+    @property
+    def limits(self) -> Limits:
+        s = self.settings
+        return Limits(s.max_unit_chars, s.max_depth, s.unit_timeout)
 
     @classmethod
     def build(
@@ -373,11 +380,29 @@ def check_module(module: cst.Module, unit: CodeUnit, ruleset: RuleSet) -> CheckR
 
 
 def check_unit(unit: CodeUnit, ruleset: RuleSet | None = None) -> CheckResult:
-    """Parse once and run every enabled rule. Never raises on bad source."""
-    module = parse(unit)
-    if isinstance(module, ParseFailure):
-        return CheckResult(unit, "parse-error", parse_error=module)
-    return check_module(module, unit, ruleset or default_ruleset())
+    """Parse once and run every enabled rule, under the ruleset's limits. Never raises: a
+    unit that breaks a limit, or that the checker fails on, is a `check-error`."""
+    ruleset = ruleset or default_ruleset()
+    limits = ruleset.limits
+    try:
+        pre = precheck(unit.source, limits)
+        if pre.unsafe and pre.syntax_error is not None:  # too deep to give libcst
+            exc = pre.syntax_error
+            failure = ParseFailure(exc.msg, exc.lineno or 1, max(exc.offset or 1, 1))
+            return CheckResult(unit, "parse-error", parse_error=failure)
+        with time_limit(limits.timeout):
+            module = parse(unit)
+            if isinstance(module, ParseFailure):
+                return CheckResult(unit, "parse-error", parse_error=module)
+            return check_module(module, unit, ruleset)
+    except CheckProblem as exc:
+        return CheckResult(unit, "check-error", problem=str(exc))
+    except RecursionError:
+        return CheckResult(unit, "check-error", problem="nested too deeply to check (recursion)")
+    except MemoryError:
+        return CheckResult(unit, "check-error", problem="out of memory while checking")
+    except Exception as exc:  # a checker bug must not end the run
+        return CheckResult(unit, "check-error", problem=f"checker failed: {type(exc).__name__}")
 
 
 def check_units(units: Sequence[CodeUnit], ruleset: RuleSet | None = None) -> list[CheckResult]:

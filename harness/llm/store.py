@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import StoreError
 from harness.llm.types import Request, Response, request_key
@@ -78,6 +81,32 @@ _EXPORT_FIELDS = _COLUMNS.removesuffix(", created_at")
 
 def _dumps(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_column(value: object) -> str:
+    """JSON for a TEXT column: as UTF-8 text, or with \\u escapes when the value holds text
+    UTF-8 cannot carry (a lone surrogate). Either way `json.loads` gives the value back."""
+    text = _dumps(value)
+    if _SURROGATE.search(text) is None:
+        return text
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def _text_column(value: str | None) -> str | bytes | None:
+    """A reply for the TEXT column, losslessly: text UTF-8 cannot carry (a lone surrogate,
+    valid in JSON) is kept as its surrogate-pass bytes, which `_from_column` reads back."""
+    if value is None or _SURROGATE.search(value) is None:
+        return value
+    return value.encode("utf-8", "surrogatepass")
+
+
+def _from_column(value: str | bytes | None) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogatepass")
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -159,7 +188,7 @@ class Store:
             return None
         return Response(
             key=key,
-            text=row[0],
+            text=_from_column(row[0]),
             finish_reason=row[1],
             prompt_tokens=row[2],
             completion_tokens=row[3],
@@ -189,7 +218,7 @@ class Store:
             )
             for r in self._conn().execute(sql, rest):
                 found[r[0]] = Response(
-                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], True, None, None
+                    r[0], _from_column(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], True, None, None
                 )
         return found
 
@@ -285,7 +314,10 @@ class Store:
                 self._flush_wanted = False
                 closing = self._closing
             if ops:
-                self._commit(conn, ops)
+                try:
+                    self._commit(conn, ops)
+                except BaseException as exc:  # never leave a flush waiting on a dead thread
+                    self._write_error = exc
             with self._cond:
                 self._committed = seq
                 self._cond.notify_all()
@@ -300,7 +332,7 @@ class Store:
                 continue
             try:
                 puts.append(_put_row(*op))
-            except (TypeError, ValueError) as exc:  # params that are not JSON
+            except (TypeError, ValueError, RecursionError) as exc:  # params that are not JSON
                 self._write_error = exc
                 with self._lock:
                     self._pending.pop(op[0], None)
@@ -318,7 +350,7 @@ class Store:
                     )
                 if errors:
                     conn.executemany("INSERT OR REPLACE INTO errors VALUES (?, ?, ?, ?, ?)", errors)
-        except sqlite3.Error as exc:
+        except Exception as exc:  # the writer must live on, and the run hear of it
             self._write_error = exc
         with self._lock:
             for row in puts:
@@ -382,7 +414,7 @@ class Store:
                 "params": json.loads(r[3]),
                 "sample": r[4],
                 "response": {
-                    "text": r[5],
+                    "text": _from_column(r[5]),
                     "finish_reason": r[6],
                     "prompt_tokens": r[7],
                     "completion_tokens": r[8],
@@ -402,64 +434,72 @@ class Store:
         tmp = out.with_name(out.name + ".tmp")
         with tmp.open("w", encoding="utf-8") as fh:
             for record in self.iter_records(keys=keys, models=models):
-                fh.write(_dumps(record) + "\n")
+                fh.write(_json_column(record) + "\n")
                 n += 1
         tmp.replace(out)
         return n
 
     def import_(self, path: str | Path) -> tuple[int, int]:
-        """Load a JSONL export. Idempotent: rows already present are kept. (added, skipped)."""
+        """Load a JSONL export. Idempotent: rows already present are kept. (added, skipped).
 
+        Every line is validated first; any invalid line raises StoreError listing each one
+        (`file:line: problem`), and nothing is imported.
+        """
         src = Path(path)
-        rows: list[_Row] = []
         try:
             lines = src.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise StoreError(f"cannot read {src}: {exc.strerror}", path=str(src)) from None
+        except UnicodeDecodeError as exc:
+            raise StoreError(f"not UTF-8 text: {exc.reason}", path=str(src), line=1) from None
         now = time.time()
+        rows: list[_Row] = []
+        problems: list[str] = []
+        first: int | None = None
         for lineno, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
-                resp = rec["response"]
-                model, messages, params, sample = (
-                    rec["model"],
-                    rec["messages"],
-                    rec["params"],
-                    int(rec["sample"]),
+                rec = StoreRecord.model_validate_json(line)
+            except ValidationError as exc:
+                problems += [f"{src}:{lineno}: {_problem(err)}" for err in exc.errors()[:5]]
+                first = first or lineno
+                continue
+            messages = [dict(m) for m in rec.messages]
+            key = request_key(rec.model, messages, rec.params, rec.sample)
+            if rec.key is not None and rec.key != key:
+                problems.append(
+                    f"{src}:{lineno}: record key does not match its model/messages/params/sample"
+                    " (edited by hand? re-export it from a store)"
                 )
-                text = resp["text"]
-                if not isinstance(text, str) or not isinstance(params, Mapping):
-                    raise TypeError("bad field type")
-            except (ValueError, KeyError, TypeError) as exc:
-                raise StoreError(
-                    f"not a store record ({type(exc).__name__}: {exc})", path=str(src), line=lineno
-                ) from None
-            key = request_key(model, messages, params, sample)
-            if rec.get("key", key) != key:
-                raise StoreError(
-                    "record key does not match its model/messages/params/sample",
-                    path=str(src),
-                    line=lineno,
-                    hint="the record was edited by hand; re-export it from a store",
-                )
+                first = first or lineno
+                continue
+            r = rec.response
             rows.append(
                 (
                     key,
-                    model,
-                    _dumps(messages),
-                    _dumps(dict(params)),
-                    sample,
-                    text,
-                    resp.get("finish_reason"),
-                    int(resp.get("prompt_tokens") or 0),
-                    int(resp.get("completion_tokens") or 0),
-                    resp.get("cost"),
-                    float(resp.get("latency_ms") or 0.0),
-                    resp.get("provider_model"),
+                    rec.model,
+                    _json_column(messages),
+                    _json_column(dict(rec.params)),
+                    rec.sample,
+                    _text_column(r.text),
+                    r.finish_reason,
+                    r.prompt_tokens,
+                    r.completion_tokens,
+                    r.cost,
+                    r.latency_ms,
+                    r.provider_model,
                     now,
                 )
+            )
+        if problems:
+            shown = "\n".join(problems[:50])
+            more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+            raise StoreError(
+                f"{len(problems)} invalid record{'s' if len(problems) != 1 else ''},"
+                f" nothing imported:\n{shown}{more}",
+                path=str(src),
+                line=first,
             )
         self.flush()
         conn = self._conn()
@@ -470,14 +510,49 @@ class Store:
         return added, len(rows) - added
 
 
+class _StoredResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    text: str
+    finish_reason: str | None = None
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    latency_ms: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    provider_model: str | None = None
+
+    @field_validator("cost", "latency_ms", mode="before")
+    @classmethod
+    def _int_is_a_number(cls, v: object) -> object:
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class StoreRecord(BaseModel):
+    """One line of a store export (`harness store export`)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    key: str | None = None
+    model: str
+    messages: list[dict[str, str]]
+    params: dict[str, Any]
+    sample: int = Field(ge=0)
+    response: _StoredResponse
+
+
+def _problem(err: Any) -> str:
+    where = ".".join(str(p) for p in err.get("loc", ())) or "record"
+    return f"{where}: {err.get('msg', 'invalid')}"
+
+
 def _put_row(key: str, response: Response, request: Request, at: float) -> _Row:
     return (
         key,
         request.model.model,
-        _dumps(list(request.messages)),
-        _dumps(dict(request.params)),
+        _json_column(list(request.messages)),
+        _json_column(dict(request.params)),
         request.sample,
-        response.text,
+        _text_column(response.text),
         response.finish_reason,
         response.prompt_tokens,
         response.completion_tokens,

@@ -8,11 +8,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.config import ModelConfig
+
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 RATE_LIMIT = "rate-limit"  # 429 after every attempt
 TRANSIENT = "transient"  # 5xx, connection error, malformed reply, after every attempt
@@ -37,7 +40,9 @@ def request_key(
         "sample": sample,
     }
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate (valid in JSON) keys deterministically; other text
+    # encodes exactly as UTF-8, so keys do not change
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _message_dict(m: Any) -> dict[str, str]:
@@ -95,6 +100,13 @@ class Response:
     @classmethod
     def failed(cls, key: str, kind: str, error: str, latency_ms: float = 0.0) -> Response:
         return cls(key, None, None, 0, 0, None, latency_ms, None, False, error, kind)
+
+    def with_valid_text(self) -> Response:
+        """The same answer with text UTF-8 can carry: a lone surrogate (valid in JSON, and
+        kept as is by the store) becomes U+FFFD for the records and reports downstream."""
+        if self.text is None or _SURROGATE.search(self.text) is None:
+            return self
+        return dataclasses.replace(self, text=_SURROGATE.sub("\ufffd", self.text))
 
     def as_cached(self) -> Response:
         """The same answer, as the store gives it back."""

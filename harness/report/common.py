@@ -8,7 +8,13 @@ from harness.record import UNSCORED, SampleResult
 from harness.registry import all_rules
 from harness.scoring import RUFF_RULE
 
-EXTRACTION_FAILURES = frozenset({"no-code", "truncated", "parse-error"})
+EXTRACTION_FAILURES = frozenset({"no-code", "truncated", "parse-error", "check-error"})
+
+
+def unusable_counts(sc: Mapping[str, int], sep: str = "/") -> str:
+    """`no code / truncated / parse error`, and check errors when there are any."""
+    text = sep.join(str(sc[k]) for k in ("no-code", "truncated", "parse-error"))
+    return text + (f" +{sc['check-error']} ce" if sc.get("check-error") else "")
 
 
 def sample_failed(r: SampleResult, min_scores: Mapping[str, float]) -> bool:

@@ -14,6 +14,7 @@ from harness.report.common import (
     fmt_score,
     rule_name,
     sample_failed,
+    unusable_counts,
 )
 from harness.scoring import RunSummary
 
@@ -43,8 +44,8 @@ def _failing_line(r: SampleResult, min_scores: Mapping[str, float]) -> str:
         floor = min_scores.get(r.template)
         what = f"score {fmt_score(r.score)}" + (f" < {floor:g}" if floor is not None else "")
     else:
-        what = r.status + (f": {md_escape(r.detail)}" if r.detail else "")
-    parts = [f"{f.code} L{f.line}:{f.col} {md_escape(f.message)}" for f in r.findings]
+        what = md_escape(r.status) + (f": {md_escape(r.detail)}" if r.detail else "")
+    parts = [f"{md_escape(f.code)} L{f.line}:{f.col} {md_escape(f.message)}" for f in r.findings]
     shown = parts[:MAX_FINDINGS_PER_SAMPLE]
     if len(parts) > len(shown):
         shown.append(f"+{len(parts) - len(shown)} more")
@@ -80,7 +81,7 @@ def render_markdown(
             "simulated replies are canned and their scores say nothing about a real model.",
             "",
         ]
-    counts = ", ".join(f"{v} {k}" for k, v in summary.status_counts.items() if v)
+    counts = ", ".join(f"{v} {md_escape(k)}" for k, v in summary.status_counts.items() if v)
     facts = [f"{summary.n} samples ({counts or 'none'})"]
     if meta.git_commit:
         facts.append(f"commit `{md_escape(meta.git_commit[:12])}`")
@@ -109,7 +110,7 @@ def render_markdown(
             )
         sc = m.status_counts
         row += [
-            f"{sc['no-code']} / {sc['truncated']} / {sc['parse-error']}",
+            unusable_counts(sc, " / "),
             sc["provider-error"] + sc["not-recorded"],
             fmt_cost(m.cost),
             fmt_ms(m.latency_p50),
@@ -145,7 +146,14 @@ def render_markdown(
     if top:
         out += [_row(["Code", "Rule", "Violated in", "Rate"]), _row(["---"] * 4)]
         out += [
-            _row([f"`{code}`", md_escape(rule_name(code)), f"{v} / {a} samples", fmt_pct(v / a)])
+            _row(
+                [
+                    f"`{md_escape(code)}`",
+                    md_escape(rule_name(code)),
+                    f"{v} / {a} samples",
+                    fmt_pct(v / a),
+                ]
+            )
             for code, v, a in top
         ]
     else:

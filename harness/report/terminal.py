@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.report.common import fmt_ci, fmt_cost, fmt_pct, fmt_score
+from harness.report.common import fmt_ci, fmt_cost, fmt_pct, fmt_score, unusable_counts
 from harness.scoring import RunSummary
 
 if TYPE_CHECKING:
@@ -63,15 +63,15 @@ def print_table(summary: RunSummary, console: Console | None = None) -> None:
             f"[{_score_style(m.mean_score)}]{fmt_score(m.mean_score)}[/]",
             fmt_pct(m.pass_rate),
             fmt_ci(m.wilson_low, m.wilson_high),
-            f"{sc['no-code']}/{sc['truncated']}/{sc['parse-error']}",
+            unusable_counts(sc),
             str(sc["provider-error"] + sc["not-recorded"]),
             fmt_cost(m.cost),
             lat,
         )
     console.print(table)
     console.print(
-        "[dim]nc/tr/pe: no code / truncated / parse error; err: provider errors and offline "
-        "misses; latency in ms[/]"
+        "[dim]nc/tr/pe: no code / truncated / parse error (ce: could not be checked); err:"
+        " provider errors and offline misses; latency in ms[/]"
     )
 
     if not summary.templates:

@@ -4,6 +4,7 @@ that is wrong. Shared by the YAML loader and the Prompty importer."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,57 @@ def _walk(node: yaml.Node, text: str, lines: Lines, line_offset: int, path: str)
                 stack.append((item, dotted))
 
 
+#: Values a document may hold once its aliases are expanded (a "billion laughs" bomb of a
+#: few hundred bytes expands to billions).
+MAX_EXPANDED_NODES = 100_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_expansion(root: yaml.Node, path: str, line_offset: int) -> None:
+    """Refuse a document whose aliases expand past MAX_EXPANDED_NODES, and text that UTF-8
+    cannot encode (a lone surrogate from a `\\ud800` escape), before anything is built."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in size and not children_done:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            if _SURROGATE.search(node.value):
+                line, col = _pos(node.start_mark, line_offset)
+                raise TemplateError(
+                    "text holds a lone surrogate (a \\ud800-\\udfff escape), which UTF-8"
+                    " cannot encode",
+                    path=path,
+                    line=line,
+                    col=col,
+                )
+            size[key] = 1
+            continue
+        items = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, yaml.MappingNode)
+            else list(node.value)
+        )
+        if not children_done:
+            size[key] = 0  # in progress: a cycle counts once
+            stack.append((node, True))
+            stack.extend((child, False) for child in items if id(child) not in size)
+            continue
+        total = 1 + sum(size.get(id(child), 1) for child in items)
+        size[key] = total
+        if total > MAX_EXPANDED_NODES:
+            line, col = _pos(node.start_mark, line_offset)
+            raise TemplateError(
+                f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} values",
+                path=path,
+                line=line,
+                col=col,
+                hint="write the value out instead of repeating aliases of aliases",
+            )
+
+
 def parse_yaml(text: str, path: str, *, line_offset: int = 0) -> YamlDoc:
     """Parse one YAML document with positions. Raises TemplateError on any YAML problem."""
     try:
@@ -110,6 +162,7 @@ def parse_yaml(text: str, path: str, *, line_offset: int = 0) -> YamlDoc:
             node = loader.get_single_node()
             lines: Lines = {}
             if node is not None:
+                _check_expansion(node, path, line_offset)
                 _walk(node, text, lines, line_offset, path)
                 data = loader.construct_document(node)
             else:
