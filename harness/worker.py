@@ -193,3 +193,35 @@ def _signal_name(number: int) -> str:
         return f"signal {signal.Signals(number).name}"
     except ValueError:
         return f"signal {number}"
+
+
+def map_isolated(
+    worker: Worker,
+    fn: Callable[[list[Any]], list[Any]],
+    items: list[Any],
+    *,
+    batch: int = 64,
+    timeout: float = 120.0,
+) -> list[Any]:
+    """`fn` over `items` in batches in `worker`. When the worker dies or hangs on a batch, its
+    items are run one by one in a new worker, and an item it dies on again gives a
+    `WorkerDied` in its place: the other items still get their results."""
+    out: list[Any] = []
+    for start in range(0, len(items), batch):
+        chunk = items[start : start + batch]
+        try:
+            out.extend(worker.call(fn, chunk).result(timeout=timeout))
+            continue
+        except (WorkerDied, TimeoutError):
+            worker.kill()
+        for item in chunk:
+            if not worker.alive:
+                worker.restart()
+            try:
+                out.extend(worker.call(fn, [item]).result(timeout=timeout))
+            except (WorkerDied, TimeoutError) as exc:
+                worker.kill()
+                out.append(exc if isinstance(exc, WorkerDied) else WorkerDied("it timed out"))
+        if not worker.alive:
+            worker.restart()
+    return out

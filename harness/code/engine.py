@@ -335,7 +335,11 @@ def _python_syntax_error(source: str) -> ParseFailure | None:
     return None
 
 
-def check_module(module: cst.Module, unit: CodeUnit, ruleset: RuleSet) -> CheckResult:
+def check_module(
+    module: cst.Module, unit: CodeUnit, ruleset: RuleSet, *, tree: ast.Module | None = None
+) -> CheckResult:
+    """Facts, the batched walk and positions for a parsed unit. `tree` is Python's syntax
+    tree of the same source, when the caller has it (it saves parsing it again)."""
     facts = facts_mod.collect(module, role=unit.role, path=unit.path)
     ctx = UnitContext(facts=facts, settings=ruleset.settings)
     active, visits, leaves = ruleset.instantiate(ctx)
@@ -344,7 +348,9 @@ def check_module(module: cst.Module, unit: CodeUnit, ruleset: RuleSet) -> CheckR
     applicable = tuple(r.code for r in active)
     if not ctx.reports:
         return CheckResult(unit, "ok", (), applicable)
-    positions = resolve_positions(module, ((r.node, r.holder) for r in ctx.reports), unit.source)
+    positions = resolve_positions(
+        module, ((r.node, r.holder) for r in ctx.reports), unit.source, tree=tree
+    )
     lines = unit.source.splitlines()
     findings: list[Finding] = []
     seen: set[tuple[str, int, int]] = set()
@@ -394,7 +400,7 @@ def check_unit(unit: CodeUnit, ruleset: RuleSet | None = None) -> CheckResult:
             module = parse(unit)
             if isinstance(module, ParseFailure):
                 return CheckResult(unit, "parse-error", parse_error=module)
-            return check_module(module, unit, ruleset)
+            return check_module(module, unit, ruleset, tree=pre.tree)
     except CheckProblem as exc:
         return CheckResult(unit, "check-error", problem=str(exc))
     except RecursionError:

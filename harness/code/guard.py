@@ -37,6 +37,7 @@ class CheckProblem(Exception):
 class Precheck:
     """What Python's parser says of a unit before libcst sees it."""
 
+    tree: ast.Module | None = None  # Python's syntax tree, when Python parses it
     syntax_error: SyntaxError | None = None  # Python refused it (libcst may still parse it)
     unsafe: bool = False  # ... and it is nested too deeply to give libcst
 
@@ -57,21 +58,30 @@ def precheck(source: str, limits: Limits) -> Precheck:
         return Precheck(syntax_error=exc, unsafe=token_depth(source) > limits.max_depth)
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
         raise CheckProblem(f"Python's parser refused it: {type(exc).__name__}") from None
-    depth = tree_depth(tree)
-    if depth > limits.max_depth:
-        raise CheckProblem(f"nested too deeply to check: depth {depth} (limit {limits.max_depth})")
-    return Precheck()
+    if tree_depth(tree, limits.max_depth) > limits.max_depth:
+        raise CheckProblem(f"nested too deeply to check: depth over {limits.max_depth}")
+    return Precheck(tree=tree)
 
 
-def tree_depth(tree: ast.AST) -> int:
-    """The depth of a syntax tree, without recursion."""
-    deepest = 0
-    stack = [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest
+def tree_depth(tree: ast.AST, limit: int | None = None) -> int:
+    """The depth of a syntax tree (stopping past `limit`), level by level, without recursion."""
+    node_type = ast.AST
+    level: list[ast.AST] = [tree]
+    depth = 0
+    while level:
+        depth += 1
+        if limit is not None and depth > limit:
+            break
+        below: list[ast.AST] = []
+        for node in level:
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    below.extend([v for v in value if isinstance(v, node_type)])
+                elif isinstance(value, node_type) and not isinstance(value, ast.expr_context):
+                    below.append(value)
+        level = below
+    return depth
 
 
 def token_depth(source: str) -> int:

@@ -227,7 +227,9 @@ class _Mismatch(Exception):
     pass
 
 
-def statement_anchors(module: cst.Module, source: str) -> _Anchors | None:
+def statement_anchors(
+    module: cst.Module, source: str, tree: ast.Module | None = None
+) -> _Anchors | None:
     """Start line and indentation of every statement and except clause, from Python's parser.
 
     `ast` gives statement lines for a fraction of a code-generation pass. The two trees are
@@ -235,9 +237,10 @@ def statement_anchors(module: cst.Module, source: str) -> _Anchors | None:
     pass over the whole module).
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = compile(source, "<unit>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        if tree is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = compile(source, "<unit>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
         out: _Anchors = {}
         _anchor_block(module.body, tree.body, (), module.default_indent, out)
     except (SyntaxError, ValueError, RecursionError, MemoryError, _Mismatch, IndexError):
@@ -313,6 +316,8 @@ def resolve_positions(
     module: cst.Module,
     reports: Iterable[tuple[cst.CSTNode, cst.CSTNode | None]],
     source: str | None = None,
+    *,
+    tree: ast.Module | None = None,
 ) -> dict[int, cst.metadata.CodeRange]:
     """Positions (by node id) of the reported nodes only, equal to libcst's PositionProvider.
 
@@ -325,7 +330,7 @@ def resolve_positions(
     pairs = list(reports)
     if FAST_PATH:
         try:
-            return _resolve(module, pairs, source)
+            return _resolve(module, pairs, source, tree)
         except (KeyError, AttributeError, TypeError):  # a code generation it does not know
             pass
     return _libcst_positions(module, {id(node) for node, _ in pairs})
@@ -335,6 +340,7 @@ def _resolve(
     module: cst.Module,
     pairs: list[tuple[cst.CSTNode, cst.CSTNode | None]],
     source: str | None,
+    tree: ast.Module | None = None,
 ) -> dict[int, cst.metadata.CodeRange]:
     by_holder: dict[int, tuple[cst.CSTNode, set[int]]] = {}
     loose: set[int] = set()
@@ -343,7 +349,7 @@ def _resolve(
             loose.add(id(node))
         else:
             by_holder.setdefault(id(holder), (holder, set()))[1].add(id(node))
-    anchors = statement_anchors(module, source) if source is not None and by_holder else None
+    anchors = statement_anchors(module, source, tree) if source is not None and by_holder else None
     found: dict[int, cst.metadata.CodeRange] = {}
     for key, (holder, targets) in by_holder.items():
         anchor = anchors.get(key) if anchors is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tokenize
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import click
 
+from harness.code.engine import CheckResult, RuleSet, check_unit
 from harness.code.unit import CodeUnit, Role
 from harness.config import RulesConfig
 from harness.findings import Finding
+from harness.worker import Worker, WorkerDied, map_isolated
 
 # Directories never searched: caches, virtualenvs, vendored packages.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "env"})
@@ -25,7 +28,7 @@ SOURCE_SUFFIXES = (".py", ".pyi")
 class FileProblem:
     """A file that could not be checked: it does not decode or does not parse."""
 
-    kind: str  # "parse-error" | "decode-error"
+    kind: str  # "parse-error" | "decode-error" | "check-error"
     message: str
     line: int = 1
     col: int = 1
@@ -128,7 +131,6 @@ def check_files(
     settings: RulesConfig | None = None,
 ) -> list[FileResult]:
     """Check every file: one rule set for all, one ruff batch for every file that parses."""
-    from harness.code.engine import RuleSet, check_unit
     from harness.code.ruff import run_ruff
 
     if selection.rules_select == []:  # only ruff codes were selected
@@ -136,22 +138,30 @@ def check_files(
     else:
         ruleset = RuleSet.build(selection.rules_select, selection.rules_ignore, settings)
     out: list[FileResult] = []
-    parsed: list[tuple[int, CodeUnit]] = []
+    units: list[tuple[int, CodeUnit]] = []
     for path in files:
         display = path.as_posix()
         source = read_source(path)
         if isinstance(source, FileProblem):
             out.append(FileResult(display, problem=source))
             continue
-        unit = CodeUnit.from_path(display, source, role)
-        result = check_unit(unit, ruleset)
-        if result.parse_error is not None:
+        units.append((len(out), CodeUnit.from_path(display, source, role)))
+        out.append(FileResult(display))
+    parsed: list[tuple[int, CodeUnit]] = []
+    for (i, unit), result in zip(
+        units, _check_isolated([u for _, u in units], ruleset), strict=True
+    ):
+        if isinstance(result, WorkerDied):
+            out[i] = FileResult(unit.path, problem=FileProblem("check-error", str(result)))
+        elif result.status == "check-error":
+            out[i] = FileResult(unit.path, problem=FileProblem("check-error", result.problem or ""))
+        elif result.parse_error is not None:
             err = result.parse_error
             problem = FileProblem("parse-error", err.message, err.line, err.col)
-            out.append(FileResult(display, problem=problem))
-            continue
-        parsed.append((len(out), unit))
-        out.append(FileResult(display, result.findings))
+            out[i] = FileResult(unit.path, problem=problem)
+        else:
+            parsed.append((i, unit))
+            out[i] = FileResult(unit.path, result.findings)
     if selection.ruff_select and parsed:
         ruff_results = run_ruff(
             [u for _, u in parsed], selection.ruff_select, ignore=selection.ruff_ignore
@@ -161,6 +171,24 @@ def check_files(
             merged = sorted((*res.findings, *extra), key=lambda f: (f.line, f.col, f.code))
             out[i] = FileResult(res.path, tuple(merged))
     return out
+
+
+def _check_units(units: list[CodeUnit], ruleset: RuleSet) -> list[CheckResult]:
+    return [check_unit(u, ruleset) for u in units]
+
+
+def _check_isolated(units: list[CodeUnit], ruleset: RuleSet) -> list[CheckResult | WorkerDied]:
+    """Each file checked in a supervised worker process: a file that crashes the checker is
+    reported as such, and the other files still are."""
+    if not units:
+        return []
+    worker = Worker(preload=("harness.code.engine",))
+    try:
+        timeout = 60.0 + ruleset.settings.unit_timeout
+        run = functools.partial(_check_units, ruleset=ruleset)
+        return map_isolated(worker, run, units, batch=32, timeout=timeout)
+    finally:
+        worker.close()
 
 
 def format_text(results: Sequence[FileResult]) -> str:

@@ -459,8 +459,12 @@ class Store:
         for lineno, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            try:
-                rec = StoreRecord.model_validate_json(line)
+            try:  # json.loads keeps lone-surrogate escapes, which an export may hold
+                rec = StoreRecord.model_validate(json.loads(line))
+            except (json.JSONDecodeError, RecursionError) as exc:
+                problems.append(f"{src}:{lineno}: not a JSON record: {exc}")
+                first = first or lineno
+                continue
             except ValidationError as exc:
                 problems += [f"{src}:{lineno}: {_problem(err)}" for err in exc.errors()[:5]]
                 first = first or lineno
