@@ -392,3 +392,63 @@ def test_check_code_survives_a_file_that_crashes_the_checker(
     ]
     assert "SIGSEGV" in results[2].problem.message  # type: ignore[union-attr]
     assert all(any(f.code == "EXC002" for f in r.findings) for i, r in enumerate(results) if i != 2)
+
+
+# --------------------------------------------------------------------------- templates
+
+BOUNDED_TEMPLATES = {
+    "{{ 10**5000 }}": "too large a number",
+    "{{ 9**(9**9) }}": "too large a number",
+    "{{ 'a' * 10**9 }}": "repetition would exceed",
+    "{{ [0] * 10**8 }}": "repetition would exceed",
+    "{{ 'a'|center(1000000000) }}": "too large",
+    "{{ '%999999999d' % 1 }}": "format width",
+    "{{ '{:>999999999}'.format(1) }}": "width of a million",
+    "{% for i in range(100000) %}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}": "exceeds",
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}": "longer",
+    "{% macro m(n) %}{% if n %}{{ m(n-1) }}{{ m(n-1) }}{% endif %}{% endmacro %}{{ m(40) }}": (
+        "longer"
+    ),
+}
+
+
+@pytest.mark.parametrize("body", sorted(BOUNDED_TEMPLATES))
+def test_templates_are_bounded_in_time_and_size(
+    body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.errors import RenderError
+    from harness.templates import render as render_mod
+
+    monkeypatch.setattr(render_mod, "RENDER_SECONDS", 0.5)
+    text = f"id: t\ntemplate: |\n  Intro line\n  {body}\ncases: [{{name: a}}]\n"
+    spec = parse_template(text, "t.yaml")
+    start = time.monotonic()
+    with pytest.raises(RenderError) as err:
+        render_mod.render(spec, spec.cases[0])
+    assert BOUNDED_TEMPLATES[body] in str(err.value)
+    assert err.value.path == "t.yaml" and err.value.line in (2, 3, 4)
+    assert time.monotonic() - start < 5
+
+
+def test_ordinary_arithmetic_and_repetition_still_render() -> None:
+    from harness.templates.render import render
+
+    body = "{{ 2 ** 10 }} {{ 'ab' * 3 }} {{ [1] + [2] }} {{ 'id %05d' % 7 }} {{ '{:>4}'.format(1) }}"
+    spec = parse_template(f"id: t\ntemplate: \"{body}\"\ncases: [{{name: a}}]\n", "t.yaml")
+    assert render(spec, spec.cases[0]).messages[0].content == "1024 ababab [1, 2] id 00007    1"
+
+
+def test_lint_reports_an_unbounded_template_as_a_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    (tmp_path / "prompt_templates").mkdir()
+    (tmp_path / "prompt_templates" / "t.yaml").write_text(
+        "id: t\ntemplate: |\n  Hello\n  {{ 10**5000 }}\ncases: [{name: a}]\n"
+    )
+    (tmp_path / "harness.yaml").write_text("templates_dir: prompt_templates\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint"]) == 1
+    out = capsys.readouterr().out
+    assert "prompt_templates/t.yaml:4:1: TPL013" in out and "too large a number" in out

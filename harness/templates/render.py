@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import signal
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
@@ -50,14 +53,101 @@ class RenderedPrompt:
         return "\n\n".join(m.content for m in self.messages)
 
 
-def make_environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+#: Bounds on what one field may compute: its output, a number's size, and its time.
+MAX_OUTPUT_CHARS = 1_000_000
+MAX_INT_BITS = 4096
+RENDER_SECONDS = 5.0
+# A field width of a million or more in a %-format or a str.format spec.
+_PERCENT_WIDTH_RE = re.compile(r"%[-+ #0]*\d{6,}")
+_FORMAT_WIDTH_RE = re.compile(r"\{[^{}:]*:[^{}\d]*\d{6,}")
+_SIZED_STR_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """jinja2's immutable sandbox, with arithmetic and repetition bounded, so a template
+    cannot make a huge number or string (`10**5000`, `'a' * 10**9`), at render time or at
+    compile time (intercepted operators are never folded into constants)."""
+
+    intercepted_binops = frozenset({"**", "*", "+", "%", "//", "<<"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and _is_int(left) and _is_int(right):
+            if right > 0 and abs(left) > 1 and left.bit_length() * right > MAX_INT_BITS:
+                raise SecurityError(f"{left} ** {right} is too large a number")
+        elif operator == "<<" and _is_int(left) and _is_int(right):
+            if right > MAX_INT_BITS:
+                raise SecurityError(f"{left} << {right} is too large a number")
+        elif operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+            big = _is_int(left) and _is_int(right)
+            if big and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise SecurityError("the product is too large a number")
+        elif operator == "+" and isinstance(left, str | list | tuple):
+            if isinstance(right, type(left)) and len(left) + len(right) > MAX_OUTPUT_CHARS:
+                raise SecurityError(f"the result would exceed {MAX_OUTPUT_CHARS:,} items")
+        elif operator == "%" and isinstance(left, str) and _PERCENT_WIDTH_RE.search(left):
+            raise SecurityError("a format width of a million or more")
+        return super().call_binop(context, operator, left, right)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None and _FORMAT_WIDTH_RE.search(value.__self__):
+
+            def refuse(*args: Any, **kwargs: Any) -> str:
+                raise SecurityError("str.format with a width of a million or more")
+
+            return refuse
+        return wrapped
+
+    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str) and getattr(__obj, "__name__", "") in _SIZED_STR_METHODS:
+            values = (*args, *kwargs.values())
+            if _FORMAT_WIDTH_RE.search(owner) or any(
+                _is_int(v) and abs(v) > MAX_OUTPUT_CHARS for v in values
+            ):
+                raise SecurityError("a str method with a width of a million or more")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_repeat(seq: Any, times: Any) -> None:
+    sized = isinstance(seq, str | list | tuple) and _is_int(times)
+    if sized and len(seq) * times > MAX_OUTPUT_CHARS:
+        raise SecurityError(f"the repetition would exceed {MAX_OUTPUT_CHARS:,} items")
+
+
+def _bounded_filter(fn: Any) -> Any:
+    """A filter whose numeric arguments (widths, lengths) stay within MAX_OUTPUT_CHARS."""
+
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        for value in (*args[1:], *kwargs.values()):
+            if _is_int(value) and abs(value) > MAX_OUTPUT_CHARS:
+                raise SecurityError(f"a width or count of {value:,} is too large")
+        return fn(*args, **kwargs)
+
+    for attr in ("jinja_pass_arg",):
+        if hasattr(fn, attr):
+            setattr(bounded, attr, getattr(fn, attr))
+    return bounded
+
+
+def make_environment() -> BoundedSandbox:
+    env = BoundedSandbox(
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
+        optimized=False,  # no evaluation at compile time, where no bound or line applies
     )
     for name in _REMOVED_GLOBALS:
         env.globals.pop(name, None)
+    for name in ("center", "indent", "wordwrap", "truncate", "format", "batch", "slice"):
+        if name in env.filters:
+            env.filters[name] = _bounded_filter(env.filters[name])
     return env
 
 
@@ -136,8 +226,12 @@ def render_field(
         raise _error(spec, field, exc.message or "invalid template", exc.lineno) from None
     except TemplateSyntaxError as exc:
         raise _error(spec, field, f"syntax error: {exc.message}", exc.lineno) from None
+    except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
+        raise _error(spec, field, f"cannot compile: {type(exc).__name__}: {exc}", None) from None
     try:
-        return template.render(variables)
+        return _bounded_render(template, variables)
+    except _RenderLimit as exc:
+        raise _error(spec, field, str(exc), _template_line(exc.__traceback__)) from None
     except UndefinedError as exc:
         hint = "declare it under `variables:` with a default, or set it in the case's `vars:`"
         raise _error(
@@ -156,9 +250,47 @@ def render_field(
         ValueError,
         OverflowError,
         RecursionError,
+        MemoryError,
     ) as exc:
         message = f"render failed: {type(exc).__name__}: {exc}"
         raise _error(spec, field, message, _template_line(exc.__traceback__)) from None
+
+
+class _RenderLimit(Exception):
+    """A render went past MAX_OUTPUT_CHARS or RENDER_SECONDS."""
+
+
+class _Expired(BaseException):
+    """Raised by the render timer; a BaseException so template code cannot catch it."""
+
+
+def _bounded_render(template: jinja2.Template, variables: dict[str, Any]) -> str:
+    """Render, stopping past MAX_OUTPUT_CHARS of output or RENDER_SECONDS of time (timed in
+    the main thread; elsewhere the output bound still holds)."""
+    timed = threading.current_thread() is threading.main_thread()
+    previous: Any = None
+    if timed:
+
+        def expire(signum: int, frame: object) -> None:
+            raise _Expired
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, RENDER_SECONDS)
+    try:
+        parts: list[str] = []
+        size = 0
+        for chunk in template.generate(variables):
+            size += len(chunk)
+            if size > MAX_OUTPUT_CHARS:
+                raise _RenderLimit(f"render output exceeds {MAX_OUTPUT_CHARS:,} characters")
+            parts.append(chunk)
+        return "".join(parts)
+    except _Expired:
+        raise _RenderLimit(f"render took longer than {RENDER_SECONDS:g} s") from None
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def prompt_hash(messages: tuple[Message, ...], params: dict[str, Any]) -> str:
