@@ -56,9 +56,12 @@ def _serve(
         init(*initargs)
     while True:
         try:
-            fn, args = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):
             os._exit(0)  # the parent is gone
+        if message is None:
+            os._exit(0)  # asked to stop
+        fn, args = message
         try:
             reply: tuple[bool, Any] = (True, fn(*args))
         except BaseException as exc:  # sent back: the caller's future raises it

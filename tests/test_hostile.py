@@ -413,9 +413,7 @@ BOUNDED_TEMPLATES = {
 
 
 @pytest.mark.parametrize("body", sorted(BOUNDED_TEMPLATES))
-def test_templates_are_bounded_in_time_and_size(
-    body: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_templates_are_bounded_in_time_and_size(body: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from harness.errors import RenderError
     from harness.templates import render as render_mod
 
@@ -433,8 +431,10 @@ def test_templates_are_bounded_in_time_and_size(
 def test_ordinary_arithmetic_and_repetition_still_render() -> None:
     from harness.templates.render import render
 
-    body = "{{ 2 ** 10 }} {{ 'ab' * 3 }} {{ [1] + [2] }} {{ 'id %05d' % 7 }} {{ '{:>4}'.format(1) }}"
-    spec = parse_template(f"id: t\ntemplate: \"{body}\"\ncases: [{{name: a}}]\n", "t.yaml")
+    body = (
+        "{{ 2 ** 10 }} {{ 'ab' * 3 }} {{ [1] + [2] }} {{ 'id %05d' % 7 }} {{ '{:>4}'.format(1) }}"
+    )
+    spec = parse_template(f'id: t\ntemplate: "{body}"\ncases: [{{name: a}}]\n', "t.yaml")
     assert render(spec, spec.cases[0]).messages[0].content == "1024 ababab [1, 2] id 00007    1"
 
 

@@ -7,9 +7,17 @@ from pathlib import Path
 
 import pytest
 
+import harness.checker
+import harness.gate
+import harness.pytest_plugin  # noqa: F401
 from harness.cli import main
+from harness.llm import load_litellm, sim
 
 pytest_plugins = ["pytester"]
+# pytester drops from sys.modules what a test imports, and neither yaml's C loader nor
+# litellm survives a second import in one process: import them before any test runs.
+load_litellm()
+sim.register()
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from types import ModuleType
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -18,7 +19,9 @@ def load_litellm() -> ModuleType:
     """Import litellm once, quiet its logging and telemetry."""
     global _litellm
     if _litellm is None:
-        import litellm
+        with warnings.catch_warnings():  # its pydantic models warn as they are built
+            warnings.simplefilter("ignore")
+            import litellm
 
         litellm.suppress_debug_info = True
         litellm.set_verbose = False

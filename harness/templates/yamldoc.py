@@ -73,10 +73,10 @@ def _walk(node: yaml.Node, text: str, lines: Lines, line_offset: int, path: str)
         if id(current) in seen:  # aliases: each node is walked once
             continue
         seen.add(id(current))
-        if isinstance(current, yaml.MappingNode):
+        if _kind(current) == "mapping":
             names: dict[str, tuple[int, int]] = {}
             for key_node, value_node in current.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                if _kind(key_node) != "scalar" or (key_node.tag or "").endswith(":merge"):
                     continue
                 name = key_node.value
                 pos = _pos(key_node.start_mark, line_offset)
@@ -91,14 +91,14 @@ def _walk(node: yaml.Node, text: str, lines: Lines, line_offset: int, path: str)
                 names[name] = pos
                 dotted = f"{prefix}.{name}" if prefix else name
                 lines[dotted] = pos
-                if isinstance(value_node, yaml.ScalarNode):
+                if _kind(value_node) == "scalar":
                     lines[dotted + VALUE_SUFFIX] = _value_pos(value_node, text_lines, line_offset)
                 stack.append((value_node, dotted))
-        elif isinstance(current, yaml.SequenceNode):
+        elif _kind(current) == "sequence":
             for i, item in enumerate(current.value):
                 dotted = f"{prefix}.{i}" if prefix else str(i)
                 lines[dotted] = _pos(item.start_mark, line_offset)
-                if isinstance(item, yaml.ScalarNode):
+                if _kind(item) == "scalar":
                     lines[dotted + VALUE_SUFFIX] = _value_pos(item, text_lines, line_offset)
                 stack.append((item, dotted))
 
@@ -107,6 +107,13 @@ def _walk(node: yaml.Node, text: str, lines: Lines, line_offset: int, path: str)
 #: few hundred bytes expands to billions).
 MAX_EXPANDED_NODES = 100_000
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _kind(node: yaml.Node) -> str:
+    """ "scalar", "sequence" or "mapping". By the node's `id`, not its class: the C loader
+    builds nodes of the classes it saw at import, which may not be `yaml.MappingNode` if the
+    `yaml` module was imported again (as pytest's in-process runs do)."""
+    return getattr(node, "id", "")
 
 
 def _check_expansion(root: yaml.Node, path: str, line_offset: int) -> None:
@@ -119,7 +126,7 @@ def _check_expansion(root: yaml.Node, path: str, line_offset: int) -> None:
         key = id(node)
         if key in size and not children_done:
             continue
-        if isinstance(node, yaml.ScalarNode):
+        if _kind(node) == "scalar":
             if _SURROGATE.search(node.value):
                 line, col = _pos(node.start_mark, line_offset)
                 raise TemplateError(
@@ -133,7 +140,7 @@ def _check_expansion(root: yaml.Node, path: str, line_offset: int) -> None:
             continue
         items = (
             [n for pair in node.value for n in pair]
-            if isinstance(node, yaml.MappingNode)
+            if _kind(node) == "mapping"
             else list(node.value)
         )
         if not children_done:
