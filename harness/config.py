@@ -9,6 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from harness.credentials import find_credentials, url_credentials
 from harness.errors import ConfigError
 
 CONFIG_NAMES = ("harness.yaml", "harness.yml")
@@ -39,10 +40,22 @@ class ModelConfig(_Strict):
     @field_validator("params")
     @classmethod
     def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
-        secret = {"api_key", "authorization", "headers", "extra_headers"}
-        bad = [k for k in v if k.lower() in secret]
-        if bad:
-            raise ValueError(f"{bad[0]!r} may not be set in config; use the environment")
+        found = list(find_credentials(v))
+        if found:
+            raise ValueError(
+                f"credential {found[0]!r} may not be set in config; litellm reads keys from"
+                " the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)"
+            )
+        return v
+
+    @field_validator("api_base")
+    @classmethod
+    def _no_secrets_in_url(cls, v: str | None) -> str | None:
+        found = url_credentials(v) if v else []
+        if found:
+            raise ValueError(
+                f"api_base may not carry a credential ({found[0]}); use the environment"
+            )
         return v
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.code.unit import Role
 from harness.config import HarnessConfig, ModelConfig
+from harness.credentials import find_credentials
 from harness.errors import ConfigError, TemplateError
 from harness.llm.types import Request
 from harness.record import encode_fields
@@ -104,6 +105,17 @@ def select_templates(config: HarnessConfig, sel: Selection) -> tuple[TemplateSpe
             )
     if not specs:
         raise ConfigError("no templates selected", path=str(root))
+    for spec in specs:
+        found = next(iter(find_credentials(spec.params.model_dump(mode="json"))), None)
+        if found is not None:
+            line, col = spec.line_of(f"params.{found}")
+            raise TemplateError(
+                f"template params carry a credential: `{found}`",
+                path=spec.path,
+                line=line,
+                col=col,
+                hint="remove it; litellm reads keys from the environment (see TPL014)",
+            )
     ids = [s.id for s in specs]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:

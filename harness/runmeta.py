@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from harness import __version__
 from harness.config import HarnessConfig, ModelConfig
+from harness.credentials import strip_url
 from harness.plan import Selection
 from harness.record import ModelInfo, RunMeta
 from harness.shard import Shard
@@ -40,27 +40,15 @@ def git_commit(directory: Path) -> str | None:
     return value if out.returncode == 0 and value else None
 
 
-def strip_userinfo(url: str | None) -> str | None:
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        return urlunsplit(parts._replace(netloc=host))
-    return url
-
-
 def config_snapshot(config: HarnessConfig, models: Sequence[ModelConfig]) -> dict[str, Any]:
     """The config as recorded in run.json: no secrets (params cannot hold keys; URLs lose
-    their user:password part), the models actually run."""
+    their user info and query string), the models actually run."""
     data = config.model_dump(mode="json", exclude={"root"})
     data["models"] = [
         {
             "alias": m.alias,
             "model": m.model,
-            "api_base": strip_userinfo(m.api_base),
+            "api_base": strip_url(m.api_base),
             "params": dict(m.params),
             "max_concurrency": m.max_concurrency,
             "rpm": m.rpm,

@@ -32,6 +32,7 @@ PLANTED = {
     "tpl011.yaml": ("TPL011", 18),
     "tpl012.yaml": ("TPL012", 20),
     "tpl013.yaml": ("TPL013", 7),
+    "tpl014.yaml": ("TPL014", 20),
 }
 
 
@@ -100,7 +101,13 @@ def test_select_and_ignore(capsys: pytest.CaptureFixture[str]) -> None:
     _, data = _json(capsys, "--select", "TPL001,TPL002", defects)
     assert {f["code"] for f in data["findings"]} == {"TPL001", "TPL002"}
     _, data = _json(capsys, "--ignore", "TPL00", "--ignore", "leftover-placeholder", defects)
-    assert {f["code"] for f in data["findings"]} == {"TPL010", "TPL011", "TPL012", "TPL013"}
+    assert {f["code"] for f in data["findings"]} == {
+        "TPL010",
+        "TPL011",
+        "TPL012",
+        "TPL013",
+        "TPL014",
+    }
 
 
 def test_config_ignore_and_exclude(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,7 +59,9 @@ FEED_CHUNK = 64  # requests looked up in the store per query
 
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)", re.IGNORECASE)
 _SECRET_SHAPES = re.compile(
-    r"(sk-[A-Za-z0-9_\-*]{6,}|(?i:bearer)\s+[^\s'\"]+|(?i:api[_-]?key)[=:]\s*[^\s'\",]+)"
+    r"(sk-[A-Za-z0-9_\-*]{6,}|(?i:bearer)\s+[^\s'\"]+|(?i:api[_-]?key)[=:]\s*[^\s'\",]+"
+    r"|(?i:[?&](?:key|token|access_token|sig|signature|secret|password|code)=)[^&\s'\"]+"
+    r"|//[^/@\s:]+:[^/@\s]+@)"  # query credentials and user:password@ in URLs
 )
 
 
