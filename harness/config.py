@@ -90,6 +90,7 @@ class RulesConfig(_Strict):
     max_unit_chars: int = Field(default=200_000, gt=0)
     max_depth: int = Field(default=100, gt=0)
     unit_timeout: float = Field(default=10.0, gt=0)
+    max_line_chars: int = Field(default=20_000, gt=0)
 
 
 class GateConfig(_Strict):

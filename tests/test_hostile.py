@@ -452,3 +452,39 @@ def test_lint_reports_an_unbounded_template_as_a_finding(
     assert main(["lint"]) == 1
     out = capsys.readouterr().out
     assert "prompt_templates/t.yaml:4:1: TPL013" in out and "too large a number" in out
+
+
+# --------------------------------------------------------------------------- linear time
+
+LONG_LINES = {
+    "fence info of spaces": "```python" + " \t" * 32_000 + "a\n```\n",
+    "dotted import": "from " + "a." * 32_000 + " import",
+    "header comment": "```python\n# file: " + "a/" * 32_000 + "\nx = 1\n```\n",
+    "label line": "a/" * 32_000 + ".py\n```python\nx = 1\n```\n",
+    "path-like prose": "see " + "a-" * 32_000 + ".p\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LONG_LINES))
+def test_extraction_is_linear_on_long_lines(name: str) -> None:
+    from harness.code.extract import extract
+
+    start = time.monotonic()
+    extract(LONG_LINES[name])
+    assert time.monotonic() - start < 1.0
+
+
+def test_a_unit_with_an_absurdly_long_line_is_a_check_error() -> None:
+    source = "x = a" + "." * 30_000 + "\n"
+    result = check_unit(CodeUnit(source=source, path="x.py"), RuleSet.build())
+    assert result.status == "check-error" and "line too long" in (result.problem or "")
+
+
+def test_the_spec_validator_is_linear_in_its_errors() -> None:
+    text = "id: t\ntemplate: hi\ncases: [{name: a}]\n"
+    text += "".join(f"unknown_{i}: 1\n" for i in range(50_000))
+    start = time.monotonic()
+    with pytest.raises(TemplateError) as err:
+        parse_template(text, "t.yaml")
+    assert err.value.line == 4 and "unknown_0" in str(err.value)
+    assert time.monotonic() - start < 10

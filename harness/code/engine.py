@@ -216,7 +216,7 @@ class RuleSet:
     @property
     def limits(self) -> Limits:
         s = self.settings
-        return Limits(s.max_unit_chars, s.max_depth, s.unit_timeout)
+        return Limits(s.max_unit_chars, s.max_depth, s.unit_timeout, s.max_line_chars)
 
     @classmethod
     def build(

@@ -19,7 +19,9 @@ Outcome = Literal["code", "no-code", "truncated"]
 PYTHON_TAGS = frozenset({"python", "py", "python3", "py3", "python3.11", "python3.12"})
 
 # An opening fence: 3+ backticks or tildes, then an info string (language, maybe a path).
-FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>.*?)[ \t]*$")
+# (The info string is stripped in code: a lazy `.*?` before `[ \t]*$` backtracks
+# quadratically on a long line of spaces.)
+FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # A path the model names: `app/models.py`, `models.py`, `app\models.py`.
 PATH_TOKEN_RE = re.compile(r"(?<![\w/.\\:-])((?:[\w.-]+[/\\])*[\w.-]*\w\.pyi?)(?![\w/])")
 # A header comment on the block's first line: `# file: app/models.py`, `# app/models.py`.
@@ -122,7 +124,7 @@ def _blocks(lines: list[str]) -> list[_Block]:
             i += 1
             continue
         fence, indent = match.group("fence"), len(match.group("indent").expandtabs(4))
-        lang, info_path = _parse_info(match.group("info"))
+        lang, info_path = _parse_info(match.group("info").strip(" \t"))
         close_re = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
         body: list[str] = []
         j = i + 1
@@ -228,7 +230,15 @@ def _parses(lines: tuple[str, ...] | list[str]) -> bool:
     return _parse_tree(_source(lines)) is not None
 
 
+#: Python's parser takes quadratic time on some long malformed lines; text past these is
+#: not parsed here (the checker's own limits then decide).
+PARSE_MAX_CHARS = 400_000
+PARSE_MAX_LINE = 20_000
+
+
 def _parse_tree(source: str) -> ast.Module | None:
+    if len(source) > PARSE_MAX_CHARS or max(map(len, source.split("\n"))) > PARSE_MAX_LINE:
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

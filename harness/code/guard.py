@@ -27,6 +27,7 @@ class Limits:
     max_unit_chars: int = 200_000
     max_depth: int = 100  # nesting of Python's syntax tree (real code stays far below)
     timeout: float = 10.0  # seconds
+    max_line_chars: int = 20_000  # Python's parser is quadratic on some long bad lines
 
 
 class CheckProblem(Exception):
@@ -47,6 +48,11 @@ def precheck(source: str, limits: Limits) -> Precheck:
     if len(source) > limits.max_unit_chars:
         raise CheckProblem(
             f"unit too large to check: {len(source):,} characters (limit {limits.max_unit_chars:,})"
+        )
+    longest = max(map(len, source.split("\n")))
+    if longest > limits.max_line_chars:
+        raise CheckProblem(
+            f"a line too long to check: {longest:,} characters (limit {limits.max_line_chars:,})"
         )
     try:
         with warnings.catch_warnings():

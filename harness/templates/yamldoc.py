@@ -150,7 +150,7 @@ def _check_expansion(root: yaml.Node, path: str, line_offset: int) -> None:
             continue
         total = 1 + sum(size.get(id(child), 1) for child in items)
         size[key] = total
-        if total > MAX_EXPANDED_NODES:
+        if total > MAX_EXPANDED_NODES and total > 2 * len(size):  # aliases, not plain size
             line, col = _pos(node.start_mark, line_offset)
             raise TemplateError(
                 f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} values",
@@ -226,11 +226,13 @@ def validate_spec(
     except ValidationError as exc:
         problems = []
         errors = exc.errors(include_url=False)
-        locs = [tuple(err["loc"]) for err in errors]
+        # Every strict prefix of an error's location: a container whose error was caused by
+        # an error inside it (the inner one is reported). A set keeps this linear.
+        containers = {tuple(e["loc"])[:i] for e in errors for i in range(len(e["loc"]))}
         for err in errors:
             loc = tuple(err["loc"])
-            if any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs):
-                continue  # a container's error caused by an error inside it: report the inner one
+            if loc in containers:
+                continue
             dotted = ".".join(str(p) for p in err["loc"])
             key = _loc_key(err["loc"], lines)
             if key_map:
