@@ -3,6 +3,7 @@ worker, lossless text, validated imports, bounded YAML."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -488,3 +489,54 @@ def test_the_spec_validator_is_linear_in_its_errors() -> None:
         parse_template(text, "t.yaml")
     assert err.value.line == 4 and "unknown_0" in str(err.value)
     assert time.monotonic() - start < 10
+
+
+def test_deeply_nested_yaml_is_an_error_not_a_crash_of_libyaml() -> None:
+    text = "id: t\ntemplate: hi\ncases:\n  - " + "[" * 300_000 + "\n"
+    with pytest.raises(TemplateError) as err:
+        parse_template(text, "deep.yaml")
+    assert "nested too deeply" in str(err.value)
+
+
+def test_template_text_with_a_lone_surrogate_is_an_error_at_its_line() -> None:
+    with pytest.raises(TemplateError) as err:
+        parse_template("id: t\ntemplate: |\n  hi \ud800\ncases: [{name: a}]\n", "s.yaml")
+    assert (err.value.line, err.value.col) == (3, 6) and "surrogate" in str(err.value)
+
+
+@given(st.text(max_size=400))
+@settings(max_examples=200, deadline=None)
+def test_any_text_loads_as_a_template_or_a_template_error(text: str) -> None:
+    with contextlib.suppress(TemplateError):
+        parse_template(text, "any.yaml")
+
+
+@given(st.text(max_size=400))
+@settings(max_examples=200, deadline=None)
+def test_any_reply_extracts_without_raising(text: str) -> None:
+    from harness.code.extract import extract
+
+    ex = extract(text, finish_reason="length")
+    assert ex.outcome in ("code", "no-code", "truncated")
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+        max_leaves=20,
+    )
+)
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_store_record_imports_or_is_refused_with_its_line(
+    tmp_path_factory: pytest.TempPathFactory, value: object
+) -> None:
+    tmp = tmp_path_factory.mktemp("imp")
+    (tmp / "in.jsonl").write_text(json.dumps(value) + "\n")
+    with Store(tmp / "s.sqlite") as store:
+        try:
+            store.import_(tmp / "in.jsonl")
+        except StoreError as exc:
+            assert exc.line == 1

@@ -12,6 +12,7 @@ import json
 import re
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
@@ -275,7 +276,11 @@ def _bounded_render(template: jinja2.Template, variables: dict[str, Any]) -> str
             raise _Expired
 
         previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, RENDER_SECONDS)
+        outer, _ = signal.getitimer(signal.ITIMER_REAL)  # a caller's timer, resumed after
+        started = time.monotonic()
+        signal.setitimer(
+            signal.ITIMER_REAL, min(RENDER_SECONDS, outer) if outer else RENDER_SECONDS
+        )
     try:
         parts: list[str] = []
         size = 0
@@ -291,6 +296,9 @@ def _bounded_render(template: jinja2.Template, variables: dict[str, Any]) -> str
         if timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            if outer:
+                left = max(outer - (time.monotonic() - started), 1e-3)
+                signal.setitimer(signal.ITIMER_REAL, left)
 
 
 def prompt_hash(messages: tuple[Message, ...], params: dict[str, Any]) -> str:

@@ -36,10 +36,33 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """SafeLoader without implicit timestamps: `2024-01-01` in a prompt stays a string."""
 
 
-_Loader.yaml_implicit_resolvers = {
+class _PyLoader(yaml.SafeLoader):
+    """The same, in pure Python: deep nesting raises RecursionError instead of overflowing
+    libyaml's C stack (which kills the process)."""
+
+
+_Loader.yaml_implicit_resolvers = _PyLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+#: Past this nesting (brackets, or indentation), YAML is read by the pure-Python loader.
+C_LOADER_MAX_DEPTH = 100
+
+
+def _may_nest_deeply(text: str) -> bool:
+    """A cheap upper bound on a document's nesting: open brackets, or indentation."""
+    depth = deepest = 0
+    for char in _NOT_BRACKETS.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > C_LOADER_MAX_DEPTH:
+        return True
+    indent = max((len(line) - len(line.lstrip(" ")) for line in text.split("\n")), default=0)
+    return indent > 2 * C_LOADER_MAX_DEPTH
 
 
 def _pos(mark: yaml.Mark | None, line_offset: int) -> tuple[int, int]:
@@ -163,8 +186,18 @@ def _check_expansion(root: yaml.Node, path: str, line_offset: int) -> None:
 
 def parse_yaml(text: str, path: str, *, line_offset: int = 0) -> YamlDoc:
     """Parse one YAML document with positions. Raises TemplateError on any YAML problem."""
+    bad = _SURROGATE.search(text)
+    if bad is not None:  # not UTF-8: no YAML reader takes it
+        line = text.count("\n", 0, bad.start()) + 1
+        col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        raise TemplateError(
+            "text holds a lone surrogate, which UTF-8 cannot encode",
+            path=path,
+            line=line + line_offset,
+            col=col,
+        )
     try:
-        loader = _Loader(text)
+        loader = (_PyLoader if _may_nest_deeply(text) else _Loader)(text)
         try:
             node = loader.get_single_node()
             lines: Lines = {}
