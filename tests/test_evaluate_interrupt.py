@@ -259,3 +259,47 @@ def test_max_cost_stops_new_calls_and_records_the_rest_as_budget_errors(
     assert all(r.usage.cost and math.isclose(r.usage.cost, per_call) for r in scored)
     assert len(skipped) == SAMPLES - len(scored)
     assert {(r.status, r.detail, r.score) for r in skipped} == {("provider-error", "budget", None)}
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below `pid`, from the process table."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killing_evaluate_leaves_no_process_behind(tmp_path: Path, sig: signal.Signals) -> None:
+    with FakeOpenAI(latency=0.05) as server:
+        cfg = project(tmp_path, server.url, concurrency=4)
+        run = evaluate(tmp_path, cfg, name=f"kill-{sig.name}")
+        run.until("the first results", lambda: line_count(results_of(tmp_path)) >= 3)
+        children = _descendants(run.proc.pid)
+        assert children, "the check worker runs in its own process"
+        run.proc.send_signal(sig)
+        run.proc.wait(timeout=WAIT)
+        deadline = time.monotonic() + 15
+        while any(_alive(p) for p in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in children if _alive(p)]
