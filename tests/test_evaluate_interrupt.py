@@ -303,3 +303,36 @@ def test_killing_evaluate_leaves_no_process_behind(tmp_path: Path, sig: signal.S
         while any(_alive(p) for p in children) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not [p for p in children if _alive(p)]
+
+
+def test_kill_9_then_resume_pays_again_only_for_answers_not_yet_committed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(latency=0.02) as server:
+        cfg = project(tmp_path, server.url, concurrency=8)
+        run = evaluate(tmp_path, cfg, name="kill9")
+        run.until("some results", lambda: line_count(results_of(tmp_path)) >= 20)
+        run.proc.send_signal(signal.SIGKILL)
+        run.proc.wait(timeout=WAIT)
+        processed = {r.key for r in read_results_tolerant(results_of(tmp_path))}
+        assert processed
+        resumed = evaluate(tmp_path, cfg, "--resume", "r1", name="resume9")
+        assert resumed.wait() == 0, resumed.stderr
+        twice = {k for k, n in server.attempts.items() if n > 1}
+    # An answer that reached results.jsonl was committed first: never paid again.
+    assert not twice & processed
+    final = read_results(results_of(tmp_path))
+    assert len({(r.template, r.case, r.model, r.sample) for r in final}) == len(final)
+    with capsys.disabled():
+        print(f"\nkill -9 then --resume: {len(twice)} of {len(server.attempts)} keys paid twice")
+
+
+def read_results_tolerant(path: Path) -> list[SampleResult]:
+    """The results of a killed run: a torn last line is skipped."""
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(SampleResult.model_validate_json(line))
+        except ValueError:
+            continue
+    return out

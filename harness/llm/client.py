@@ -20,6 +20,7 @@ import re
 import signal
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
@@ -216,6 +217,8 @@ class Runner:
         self._on_result = on_result
         self._lanes: dict[str, _Lane] = {}
         self._inflight: dict[str, list[Request]] = {}  # key -> duplicates waiting for it
+        # Answers put in the store and not yet committed: (write seq, request, answer, dups).
+        self._held: deque[tuple[int, Request, Response, Sequence[Request]]] = deque()
         self._stopping = False
         self._stop = asyncio.Event()
         self._callback_error: BaseException | None = None
@@ -229,6 +232,12 @@ class Runner:
         self._progress: ProgressSink = make_progress(self.progress, total, self.stream)
 
         loop = asyncio.get_running_loop()
+
+        def committed(seq: int) -> None:  # the store's writer thread
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(self._release, seq)
+
+        self.store.on_commit = committed
         handled = False
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             loop.add_signal_handler(signal.SIGINT, self._interrupt)
@@ -250,6 +259,8 @@ class Runner:
             if handled:
                 loop.remove_signal_handler(signal.SIGINT)
             await asyncio.to_thread(self.store.flush)
+            self.store.on_commit = None
+            self._release()  # committed now (or the store failed: the answers are still kept)
             self._progress.close()
         if self._callback_error is not None:
             raise self._callback_error
@@ -386,13 +397,39 @@ class Runner:
             resp = await self._call(lane, req)
             if resp is None:
                 continue
+            dups = self._inflight.pop(req.key, ())
             if resp.ok and not resp.cached:
-                self.store.put(req.key, resp, req)
-            elif not resp.ok and resp.error_kind not in (BUDGET, NOT_RECORDED):
+                self._spend(resp.cost)
+                # Paid for: handed on only once it is committed, so that nothing downstream
+                # (results, a resume) ever holds an answer the store could lose.
+                seq = self.store.put(req.key, resp, req)
+                self._held.append((seq, req, resp, dups))
+                continue
+            if not resp.ok and resp.error_kind not in (BUDGET, NOT_RECORDED):
                 self.store.put_error(req.key, req.model.model, resp.error_kind, resp.error)
             self._deliver(req, resp)
-            for dup in self._inflight.pop(req.key, ()):
-                self._deliver(dup, resp.as_cached() if resp.ok else resp)
+            for dup in dups:
+                self._deliver(dup, resp)
+
+    def _spend(self, cost: float | None) -> None:
+        if not cost:
+            return
+        self._cost += cost
+        if self._over_budget() and not self._budget_said:
+            self._budget_said = True
+            self._say(
+                f"budget: spent {self._cost:.4f} of max_cost {self.max_cost:g}; "
+                "no new calls will start (the rest are reported as skipped)"
+            )
+
+    def _release(self, committed: int | None = None) -> None:
+        """Hand on the held answers the store has committed (all of them, with None)."""
+        held = self._held
+        while held and (committed is None or held[0][0] <= committed):
+            _, req, resp, dups = held.popleft()
+            self._deliver(req, resp)
+            for dup in dups:
+                self._deliver(dup, resp.as_cached())
 
     def _ensure_litellm(self, model: ModelConfig) -> Any:
         if self._litellm is None:
@@ -548,14 +585,6 @@ class Runner:
                 n["cached"] += 1
             else:
                 n["done"] += 1
-                if resp.cost:
-                    self._cost += resp.cost
-                    if self._over_budget() and not self._budget_said:
-                        self._budget_said = True
-                        self._say(
-                            f"budget: spent {self._cost:.4f} of max_cost {self.max_cost:g}; "
-                            "no new calls will start (the rest are reported as skipped)"
-                        )
         else:
             n["errors"] += 1
             if resp.error_kind == NOT_RECORDED:

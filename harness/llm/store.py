@@ -9,13 +9,14 @@ never keys or headers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,8 @@ class Store:
         self._buffer: list[tuple[str, _Row]] = []
         self._submitted = 0
         self._committed = 0
+        #: Called from the writer thread with the last sequence number each commit covers.
+        self.on_commit: Callable[[int], None] | None = None
         self._flush_wanted = False
         self._closing = False
         self._writer: threading.Thread | None = None
@@ -272,20 +275,21 @@ class Store:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def put(self, key: str, response: Response, request: Request) -> None:
-        """Keep a successful response. Returns at once; committed within milliseconds."""
+    def put(self, key: str, response: Response, request: Request) -> int:
+        """Keep a successful response. Returns at once with its write's sequence number, which
+        `on_commit` reports once it is committed (within milliseconds)."""
         if not response.ok or response.text is None:
             raise ValueError("only successful responses are stored")
         with self._lock:
             self._pending[key] = response.as_cached()
         # The row (JSON of messages and params) is built by the writer thread, off the loop.
-        self._submit(("put", (key, response, request, time.time())))
+        return self._submit(("put", (key, response, request, time.time())))
 
     def put_error(self, key: str, model: str, error_kind: str | None, error: str | None) -> None:
         """Remember the last error of `key` (not an answer: a re-run calls again)."""
         self._submit(("error", (key, model, error_kind, error, time.time())))
 
-    def _submit(self, op: tuple[str, _Row]) -> None:
+    def _submit(self, op: tuple[str, _Row]) -> int:
         if self._closed:
             raise StoreError("the response store is closed", path=str(self.path))
         if self._write_error is not None:
@@ -300,6 +304,7 @@ class Store:
                     target=self._write_loop, name="harness-store-writer", daemon=True
                 )
                 self._writer.start()
+            return self._submitted
 
     def _write_loop(self) -> None:
         # Wakes every COMMIT_INTERVAL (or at once on flush/close) and commits everything
@@ -321,6 +326,10 @@ class Store:
             with self._cond:
                 self._committed = seq
                 self._cond.notify_all()
+            listener = self.on_commit
+            if ops and listener is not None:
+                with contextlib.suppress(Exception):
+                    listener(seq)
             if closing:
                 break
         conn.close()
