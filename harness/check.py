@@ -38,18 +38,13 @@ class Checked:
     units: tuple[UnitRecord, ...]
     detail: str | None
 
+    def fields(self) -> dict[str, object]:
+        """The SampleResult fields this check decides (its dataclass fields share their names)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
     def encoded(self) -> dict[str, str]:
         """The checked fields of a SampleResult, encoded (`record.encode_fields`)."""
-        return encode_fields(
-            status=self.status,
-            score=self.score,
-            passed=self.passed,
-            applicable=self.applicable,
-            weights=self.weights,
-            findings=self.findings,
-            units=self.units,
-            detail=self.detail,
-        )
+        return encode_fields(**self.fields())
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,18 +193,7 @@ def _result(req: Request, resp: Response, checked: Checked | None) -> SampleResu
     if checked is None:
         status = "not-recorded" if resp.error_kind == "not-recorded" else "provider-error"
         return SampleResult(**common, status=status, error=resp.error, detail=resp.error_kind)
-    return SampleResult(
-        **common,
-        status=checked.status,  # type: ignore[arg-type]
-        score=checked.score,
-        passed=checked.passed,
-        applicable=checked.applicable,
-        weights=checked.weights,
-        findings=checked.findings,
-        units=checked.units,
-        reply=resp.text,
-        detail=checked.detail,
-    )
+    return SampleResult(**common, **checked.fields(), reply=resp.text)
 
 
 def evaluate(
