@@ -16,7 +16,6 @@ import email.utils
 import itertools
 import os
 import random
-import re
 import signal
 import sys
 import time
@@ -29,6 +28,7 @@ from harness.config import HarnessConfig, ModelConfig
 from harness.errors import ProviderError
 from harness.llm import tuning
 from harness.llm.limiter import AdaptiveLimiter, RatePacer
+from harness.llm.redact import Redactor
 from harness.llm.types import (
     AUTH,
     BAD_REQUEST,
@@ -54,31 +54,6 @@ KEY_HEADER = "X-Harness-Key"
 INTERRUPT_GRACE = 5.0
 MAX_PAUSE = 300.0
 FEED_CHUNK = 64  # requests looked up in the store per query
-
-
-# -- secrets -------------------------------------------------------------------------------
-
-_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)", re.IGNORECASE)
-_SECRET_SHAPES = re.compile(
-    r"(sk-[A-Za-z0-9_\-*]{6,}|(?i:bearer)\s+[^\s'\"]+|(?i:api[_-]?key)[=:]\s*[^\s'\",]+"
-    r"|(?i:[?&](?:key|token|access_token|sig|signature|secret|password|code)=)[^&\s'\"]+"
-    r"|//[^/@\s:]+:[^/@\s]+@)"  # query credentials and user:password@ in URLs
-)
-
-
-class Redactor:
-    """Removes API keys (values of secret-looking env vars, and key shapes) from text."""
-
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        env = os.environ if environ is None else environ
-        values = {v for k, v in env.items() if _SECRET_ENV.search(k) and len(v) >= 8}
-        self._values = sorted(values, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, "[redacted]")
-        return _SECRET_SHAPES.sub("[redacted]", text)
 
 
 # -- faults --------------------------------------------------------------------------------
