@@ -540,3 +540,10 @@ def test_any_store_record_imports_or_is_refused_with_its_line(
             store.import_(tmp / "in.jsonl")
         except StoreError as exc:
             assert exc.line == 1
+
+
+def test_store_import_refuses_a_huge_integer_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text('{"model": "m", "sample": ' + "9" * 5000 + "}\n")
+    with Store(tmp_path / "s.sqlite") as store, pytest.raises(StoreError) as err:
+        store.import_(tmp_path / "in.jsonl")
+    assert err.value.line == 1 and "in.jsonl:1: not a JSON record" in str(err.value)

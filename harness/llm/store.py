@@ -470,7 +470,7 @@ class Store:
                 continue
             try:  # json.loads keeps lone-surrogate escapes, which an export may hold
                 rec = StoreRecord.model_validate(json.loads(line))
-            except (json.JSONDecodeError, RecursionError) as exc:
+            except (ValueError, RecursionError) as exc:  # JSONDecodeError, or a huge integer
                 problems.append(f"{src}:{lineno}: not a JSON record: {exc}")
                 first = first or lineno
                 continue
