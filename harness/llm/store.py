@@ -469,11 +469,13 @@ class Store:
             if not line.strip():
                 continue
             try:  # json.loads keeps lone-surrogate escapes, which an export may hold
-                rec = StoreRecord.model_validate(json.loads(line))
+                data = json.loads(line)
             except (ValueError, RecursionError) as exc:  # JSONDecodeError, or a huge integer
                 problems.append(f"{src}:{lineno}: not a JSON record: {exc}")
                 first = first or lineno
                 continue
+            try:
+                rec = StoreRecord.model_validate(data)
             except ValidationError as exc:
                 problems += [f"{src}:{lineno}: {_problem(err)}" for err in exc.errors()[:5]]
                 first = first or lineno
