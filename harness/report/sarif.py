@@ -237,13 +237,7 @@ def write_sarif_run(path: Path, meta: RunMeta, results_path: Path) -> Path:
 
 
 def _sample_props(sample: SampleResult) -> dict[str, Any]:
-    return {
-        "template": sample.template,
-        "model": sample.model,
-        "case": sample.case,
-        "sample": sample.sample,
-        "status": sample.status,
-    }
+    return sample.identity()
 
 
 def _sample_artifacts(sample: SampleResult) -> list[tuple[str, str]]:
