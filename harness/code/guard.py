@@ -117,8 +117,9 @@ def token_depth(source: str) -> int:
     return deepest
 
 
-class _Timeout(BaseException):
-    """Raised inside the check by the timer; a BaseException so rules cannot swallow it."""
+class Expired(BaseException):
+    """Raised inside the check by the timer; a BaseException so rules cannot swallow it.
+    `check_unit` catches it too, should the timer fire as the block ends."""
 
 
 @contextlib.contextmanager
@@ -133,8 +134,11 @@ def time_limit(seconds: float) -> Iterator[None]:
         yield
         return
 
+    armed = [True]
+
     def expire(signum: int, frame: object) -> None:
-        raise _Timeout
+        if armed[0]:
+            raise Expired
 
     previous = signal.signal(signal.SIGALRM, expire)
     outer, _ = signal.getitimer(signal.ITIMER_REAL)  # a caller's timer, resumed after
@@ -142,9 +146,10 @@ def time_limit(seconds: float) -> Iterator[None]:
     signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
     try:
         yield
-    except _Timeout:
+    except Expired:
         raise CheckProblem(f"check took longer than {seconds:g} s") from None
     finally:
+        armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if outer:

@@ -233,6 +233,8 @@ def render_field(
         return _bounded_render(template, variables)
     except _RenderLimit as exc:
         raise _error(spec, field, str(exc), _template_line(exc.__traceback__)) from None
+    except _Expired:  # the timer fired as the render ended
+        raise _error(spec, field, f"render took longer than {RENDER_SECONDS:g} s", None) from None
     except UndefinedError as exc:
         hint = "declare it under `variables:` with a default, or set it in the case's `vars:`"
         raise _error(
@@ -270,10 +272,12 @@ def _bounded_render(template: jinja2.Template, variables: dict[str, Any]) -> str
     the main thread; elsewhere the output bound still holds)."""
     timed = threading.current_thread() is threading.main_thread()
     previous: Any = None
+    armed = [True]
     if timed:
 
         def expire(signum: int, frame: object) -> None:
-            raise _Expired
+            if armed[0]:
+                raise _Expired
 
         previous = signal.signal(signal.SIGALRM, expire)
         outer, _ = signal.getitimer(signal.ITIMER_REAL)  # a caller's timer, resumed after
@@ -293,6 +297,7 @@ def _bounded_render(template: jinja2.Template, variables: dict[str, Any]) -> str
     except _Expired:
         raise _RenderLimit(f"render took longer than {RENDER_SECONDS:g} s") from None
     finally:
+        armed[0] = False
         if timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
