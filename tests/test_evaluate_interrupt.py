@@ -336,3 +336,21 @@ def read_results_tolerant(path: Path) -> list[SampleResult]:
         except ValueError:
             continue
     return out
+
+
+def test_two_processes_sharing_a_store_make_one_call_per_key(tmp_path: Path) -> None:
+    with FakeOpenAI(latency=0.2) as server:
+        cfg = project(tmp_path, server.url, concurrency=4)
+        first = evaluate(tmp_path, cfg, run_id="a", name="a")
+        second = evaluate(tmp_path, cfg, run_id="b", name="b")
+        assert first.wait() == 0, first.stderr
+        assert second.wait() == 0, second.stderr
+        attempts = dict(server.attempts)
+    assert attempts and set(attempts.values()) == {1}, {k: n for k, n in attempts.items() if n > 1}
+    a = read_results(results_of(tmp_path, "a"))
+    b = read_results(results_of(tmp_path, "b"))
+    assert len(a) == len(b) == len(attempts)
+    assert {r.key for r in a} == {r.key for r in b} == set(attempts)
+    assert {r.status for r in a + b} == {"scored"}
+    # each answer was paid once, and the other run read it from the store
+    assert sum(not r.usage.cached for r in a + b) == len(attempts)

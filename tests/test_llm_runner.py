@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from harness.config import HarnessConfig, Limits, ModelConfig
-from harness.llm.client import Runner, _retry_after
+from harness.llm.client import Runner
+from harness.llm.faults import retry_after as _retry_after
 from harness.llm.limiter import AdaptiveLimiter
 from harness.llm.store import Store
 from harness.llm.types import (

@@ -12,34 +12,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import itertools
 import os
 import random
+import secrets
 import signal
+import socket
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from harness.config import HarnessConfig, ModelConfig
 from harness.errors import ProviderError
 from harness.llm import tuning
+from harness.llm.faults import Fault, classify
 from harness.llm.limiter import AdaptiveLimiter, RatePacer
 from harness.llm.redact import Redactor
 from harness.llm.types import (
     AUTH,
-    BAD_REQUEST,
     BUDGET,
-    CONTEXT_LENGTH,
     EMPTY,
     NOT_FOUND,
     NOT_RECORDED,
     RATE_LIMIT,
-    TIMEOUT,
-    TRANSIENT,
     Request,
     Response,
     RunStats,
@@ -54,74 +52,26 @@ KEY_HEADER = "X-Harness-Key"
 INTERRUPT_GRACE = 5.0
 MAX_PAUSE = 300.0
 FEED_CHUNK = 64  # requests looked up in the store per query
+CLAIM_POLL = 0.25  # seconds between looks for answers another process is getting
+LEASE_SLACK = 120.0  # seconds a claim outlives the longest call (time queued behind others)
 
 
-# -- faults --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Fault:
-    kind: str
-    message: str
-    retry: bool
-    retry_after: float | None = None
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    """Seconds from a Retry-After header (seconds or HTTP date) on the exception, if any."""
-    for source in (
-        getattr(exc, "litellm_response_headers", None),
-        getattr(getattr(exc, "response", None), "headers", None),
-        getattr(exc, "headers", None),
-    ):
-        if not source:
-            continue
-        try:
-            value = source.get("retry-after") or source.get("Retry-After")
-        except AttributeError:
-            continue
-        if value is None:
-            continue
-        value = str(value).strip()
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            continue
-        return max(0.0, when.timestamp() - time.time())
-    return None
-
-
-def _classify(exc: BaseException, litellm: Any, redact: Redactor) -> _Fault:
-    exceptions = litellm.exceptions
-    message = redact(f"{type(exc).__name__}: {exc}".strip())
-    if len(message) > 500:
-        message = message[:500] + "..."
-    status = getattr(exc, "status_code", None)
-    if isinstance(exc, exceptions.ContextWindowExceededError):
-        return _Fault(CONTEXT_LENGTH, message, retry=False)
-    if isinstance(exc, exceptions.RateLimitError) or status == 429:
-        return _Fault(RATE_LIMIT, message, retry=True, retry_after=_retry_after(exc))
-    if isinstance(exc, exceptions.AuthenticationError | exceptions.PermissionDeniedError) or (
-        status in (401, 403)
-    ):
-        return _Fault(AUTH, message, retry=False)
-    if isinstance(exc, exceptions.NotFoundError) or status == 404:
-        return _Fault(NOT_FOUND, message, retry=False)
-    if isinstance(exc, exceptions.Timeout | asyncio.TimeoutError) or status == 408:
-        return _Fault(TIMEOUT, message, retry=True)
-    if isinstance(exc, exceptions.BadRequestError | exceptions.UnprocessableEntityError) or (
-        isinstance(status, int) and 400 <= status < 500
-    ):
-        return _Fault(BAD_REQUEST, message, retry=False)
-    # 5xx, connection errors, malformed replies, anything unexpected: transient.
-    return _Fault(TRANSIENT, message, retry=True)
-
-
-# -- the runner ----------------------------------------------------------------------------
+def _owner_gone(owner: str) -> bool:
+    """Whether a claim's owner (`host:pid:nonce`) is a process of this host that has ended."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    try:  # a zombie has ended too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 class _Lane:
@@ -192,6 +142,11 @@ class Runner:
         self._on_result = on_result
         self._lanes: dict[str, _Lane] = {}
         self._inflight: dict[str, list[Request]] = {}  # key -> duplicates waiting for it
+        # Requests whose key another process sharing the store is calling for.
+        self._waiting: list[Request] = []
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        limits = self.config.limits
+        self._lease = limits.timeout * limits.max_attempts + LEASE_SLACK
         # Answers put in the store and not yet committed: (write seq, request, answer, dups).
         self._held: deque[tuple[int, Request, Response, Sequence[Request]]] = deque()
         self._stopping = False
@@ -234,6 +189,8 @@ class Runner:
             if handled:
                 loop.remove_signal_handler(signal.SIGINT)
             await asyncio.to_thread(self.store.flush)
+            with contextlib.suppress(Exception):  # claims left (an interrupted run) expire
+                self.store.release_claims(self._owner)
             self.store.on_commit = None
             self._release()  # committed now (or the store failed: the answers are still kept)
             self._progress.close()
@@ -299,7 +256,7 @@ class Runner:
     async def _feed(self, requests: Iterable[Request], workers: list[asyncio.Task[None]]) -> None:
         get_many = None if self.no_cache else self.store.get_many
         since_yield = 0
-        for req, hit in self._with_hits(requests, get_many):
+        for req, hit, ours in self._with_hits(requests, get_many):
             if self._stopping:
                 return
             if hit is not None:
@@ -309,40 +266,74 @@ class Runner:
                     since_yield = 0
                     await asyncio.sleep(0)
                 continue
-            alias = req.model.alias
-            lane = self._lanes.get(alias)
-            if lane is None:
-                lane = self._open_lane(req.model, workers)
-            if self.offline and not req.model.simulated:
-                self._deliver(
-                    req,
-                    Response.failed(
-                        req.key, NOT_RECORDED, "offline: no recorded response in the store"
-                    ),
-                )
+            if not ours:  # another process is calling it: wait for its answer
+                self._waiting.append(req)
                 continue
-            skip = self._skip_reason(lane)
-            if skip is not None:
-                self._deliver(req, Response.failed(req.key, *skip))
-                continue
-            waiting = self._inflight.get(req.key)
-            if waiting is not None:  # same key already queued: answer both from one call
-                waiting.append(req)
-                continue
-            self._inflight[req.key] = []
-            await lane.queue.put(req)
+            await self._enqueue(req, workers)
+        await self._await_others(workers)
 
-    @staticmethod
+    async def _enqueue(self, req: Request, workers: list[asyncio.Task[None]]) -> None:
+        alias = req.model.alias
+        lane = self._lanes.get(alias)
+        if lane is None:
+            lane = self._open_lane(req.model, workers)
+        if self.offline and not req.model.simulated:
+            self._deliver(
+                req,
+                Response.failed(
+                    req.key, NOT_RECORDED, "offline: no recorded response in the store"
+                ),
+            )
+            return
+        skip = self._skip_reason(lane)
+        if skip is not None:
+            self._deliver(req, Response.failed(req.key, *skip))
+            return
+        waiting = self._inflight.get(req.key)
+        if waiting is not None:  # same key already queued: answer both from one call
+            waiting.append(req)
+            return
+        self._inflight[req.key] = []
+        await lane.queue.put(req)
+
+    def _claimable(self, req: Request) -> bool:
+        """Calls worth coordinating with other processes on this store: paid ones."""
+        return not (req.model.simulated or self.offline or self.no_cache)
+
     def _with_hits(
+        self,
         requests: Iterable[Request],
         get_many: Callable[[Sequence[str]], Mapping[str, Response]] | None,
-    ) -> Iterator[tuple[Request, Response | None]]:
-        """Each request with its stored answer, looked up FEED_CHUNK keys per query."""
+    ) -> Iterator[tuple[Request, Response | None, bool]]:
+        """Each request with its stored answer (FEED_CHUNK keys per query) and whether this
+        process may call for it (no other process holds a live claim on its key)."""
         it = iter(requests)
         while chunk := list(itertools.islice(it, FEED_CHUNK)):
             hits = get_many([r.key for r in chunk]) if get_many is not None else {}
+            misses = [r.key for r in chunk if r.key not in hits and self._claimable(r)]
+            won = (
+                self.store.claim(misses, self._owner, self._lease, _owner_gone) if misses else set()
+            )
             for req in chunk:
-                yield req, hits.get(req.key)
+                ours = req.key in won or not self._claimable(req)
+                yield req, hits.get(req.key), ours
+
+    async def _await_others(self, workers: list[asyncio.Task[None]]) -> None:
+        """Answer the requests another process was calling: from the store once it has the
+        answer, or by calling ourselves once its claim has expired."""
+        while self._waiting and not self._stopping:
+            await asyncio.sleep(CLAIM_POLL)
+            waiting, self._waiting = self._waiting, []
+            hits = self.store.get_many([r.key for r in waiting])
+            rest = [r for r in waiting if r.key not in hits]
+            won = self.store.claim([r.key for r in rest], self._owner, self._lease, _owner_gone)
+            for req in waiting:
+                if req.key in hits:
+                    self._deliver(req, hits[req.key])
+                elif req.key in won:
+                    await self._enqueue(req, workers)
+                else:
+                    self._waiting.append(req)
 
     def _open_lane(self, model: ModelConfig, workers: list[asyncio.Task[None]]) -> _Lane:
         limits = self.config.limits
@@ -434,7 +425,7 @@ class Runner:
             kwargs["extra_headers"] = {KEY_HEADER: req.key}
         kwargs["messages"] = [dict(m) for m in req.messages]
         acompletion = litellm.acompletion
-        fault: _Fault | None = None
+        fault: Fault | None = None
         empties = 0
         for attempt in range(limits.max_attempts):
             if self._stopping:
@@ -453,7 +444,7 @@ class Runner:
                     try:
                         raw = await acompletion(**kwargs)
                     except Exception as exc:
-                        fault = _classify(exc, litellm, self.redact)
+                        fault = classify(exc, litellm, self.redact)
                         raw = None
                     latency_ms = (time.perf_counter() - started) * 1000.0
             finally:
@@ -463,7 +454,7 @@ class Runner:
                 if resp.ok:
                     lane.limiter.succeeded()
                     return resp
-                fault = _Fault(EMPTY, resp.error or "empty reply", retry=empties == 0)
+                fault = Fault(EMPTY, resp.error or "empty reply", retry=empties == 0)
                 empties += 1
             assert fault is not None
             if not fault.retry:

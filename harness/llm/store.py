@@ -54,6 +54,11 @@ CREATE TABLE IF NOT EXISTS errors (
     error TEXT,
     at REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires REAL NOT NULL
+) WITHOUT ROWID;
 """
 
 _COLUMNS = (
@@ -355,11 +360,12 @@ class Store:
                     chunk = puts[i : i + ROWS_PER_STATEMENT]
                     conn.execute(_insert_rows(len(chunk)), [v for row in chunk for v in row])
                     marks = ",".join("?" * len(chunk))
-                    conn.execute(
-                        f"DELETE FROM errors WHERE key IN ({marks})", [r[0] for r in chunk]
-                    )
+                    keys = [r[0] for r in chunk]
+                    conn.execute(f"DELETE FROM errors WHERE key IN ({marks})", keys)
+                    conn.execute(f"DELETE FROM claims WHERE key IN ({marks})", keys)
                 if errors:
                     conn.executemany("INSERT OR REPLACE INTO errors VALUES (?, ?, ?, ?, ?)", errors)
+                    conn.executemany("DELETE FROM claims WHERE key = ?", [e[:1] for e in errors])
         except Exception as exc:  # the writer must live on, and the run hear of it
             self._write_error = exc
         with self._lock:
@@ -399,6 +405,49 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- claims: several processes sharing one store call a provider once per key ---------
+
+    def claim(
+        self,
+        keys: Sequence[str],
+        owner: str,
+        lease: float,
+        gone: Callable[[str], bool] | None = None,
+    ) -> set[str]:
+        """Claim, in one transaction and for `lease` seconds, the keys no other live process
+        holds (`gone(owner)` says an owner's process has ended). A committed answer or error
+        releases a claim. Returns the keys won."""
+        if not keys:
+            return set()
+        now = time.time()
+        conn = self._conn()
+        won: set[str] = set()
+        with conn:
+            for key in keys:
+                cur = conn.execute(
+                    "INSERT INTO claims VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+                    " owner = excluded.owner, expires = excluded.expires"
+                    " WHERE claims.expires < ? OR claims.owner = excluded.owner",
+                    (key, owner, now + lease, now),
+                )
+                if cur.rowcount:
+                    won.add(key)
+                    continue
+                held = conn.execute("SELECT owner FROM claims WHERE key = ?", (key,)).fetchone()
+                if gone is not None and held is not None and gone(held[0]):
+                    conn.execute(
+                        "UPDATE claims SET owner = ?, expires = ? WHERE key = ?",
+                        (owner, now + lease, key),
+                    )
+                    won.add(key)
+        return won
+
+    def release_claims(self, owner: str) -> None:
+        """Drop every claim `owner` still holds (its run is over)."""
+        self.flush()
+        with self._conn() as conn:
+            conn.execute("DELETE FROM claims WHERE owner = ?", (owner,))
 
     # -- export / import -------------------------------------------------------------------
 
