@@ -422,26 +422,24 @@ class Store:
             return set()
         now = time.time()
         conn = self._conn()
-        won: set[str] = set()
+        marks = ",".join("?" * len(keys))
         with conn:
-            for key in keys:
-                cur = conn.execute(
-                    "INSERT INTO claims VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
-                    " owner = excluded.owner, expires = excluded.expires"
-                    " WHERE claims.expires < ? OR claims.owner = excluded.owner",
-                    (key, owner, now + lease, now),
+            conn.executemany(
+                "INSERT INTO claims VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+                " owner = excluded.owner, expires = excluded.expires"
+                " WHERE claims.expires < ? OR claims.owner = excluded.owner",
+                [(key, owner, now + lease, now) for key in keys],
+            )
+            held = dict(
+                conn.execute(f"SELECT key, owner FROM claims WHERE key IN ({marks})", list(keys))
+            )
+            taken = [k for k in keys if held.get(k) != owner and gone and gone(held.get(k, ""))]
+            if taken:
+                conn.executemany(
+                    "UPDATE claims SET owner = ?, expires = ? WHERE key = ?",
+                    [(owner, now + lease, k) for k in taken],
                 )
-                if cur.rowcount:
-                    won.add(key)
-                    continue
-                held = conn.execute("SELECT owner FROM claims WHERE key = ?", (key,)).fetchone()
-                if gone is not None and held is not None and gone(held[0]):
-                    conn.execute(
-                        "UPDATE claims SET owner = ?, expires = ? WHERE key = ?",
-                        (owner, now + lease, key),
-                    )
-                    won.add(key)
-        return won
+        return {k for k in keys if held.get(k) == owner} | set(taken)
 
     def release_claims(self, owner: str) -> None:
         """Drop every claim `owner` still holds (its run is over)."""
