@@ -4,12 +4,12 @@ UTF-8 can carry."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_SURROGATE = re.compile("[\\ud800-\\udfff]")
+from harness.text import LONE_SURROGATE
+
 _INT64 = 2**63 - 1  # SQLite's INTEGER
 
 
@@ -54,7 +54,7 @@ class StoreRecord(BaseModel):
 
 
 def _no_surrogate(v: str | None) -> str | None:
-    if v is not None and _SURROGATE.search(v):
+    if v is not None and LONE_SURROGATE.search(v):
         raise ValueError("holds a lone surrogate, which UTF-8 cannot encode")
     return v
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import re
 import sqlite3
 import threading
 import time
@@ -26,6 +25,7 @@ from pydantic import ValidationError
 from harness.errors import StoreError
 from harness.llm.records import StoreRecord, problem_text
 from harness.llm.types import Request, Response, request_key
+from harness.text import LONE_SURROGATE
 
 SCHEMA_VERSION = 1
 COMMIT_INTERVAL = 0.05  # seconds between batched commits while a run writes
@@ -94,7 +94,7 @@ def _json_column(value: object) -> str:
     """JSON for a TEXT column: as UTF-8 text, or with \\u escapes when the value holds text
     UTF-8 cannot carry (a lone surrogate). Either way `json.loads` gives the value back."""
     text = _dumps(value)
-    if _SURROGATE.search(text) is None:
+    if LONE_SURROGATE.search(text) is None:
         return text
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
@@ -102,7 +102,7 @@ def _json_column(value: object) -> str:
 def _text_column(value: str | None) -> str | bytes | None:
     """A reply for the TEXT column, losslessly: text UTF-8 cannot carry (a lone surrogate,
     valid in JSON) is kept as its surrogate-pass bytes, which `_from_column` reads back."""
-    if value is None or _SURROGATE.search(value) is None:
+    if value is None or LONE_SURROGATE.search(value) is None:
         return value
     return value.encode("utf-8", "surrogatepass")
 
@@ -111,9 +111,6 @@ def _from_column(value: str | bytes | None) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "surrogatepass")
     return value
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.config import ModelConfig
-
-_SURROGATE = re.compile("[\\ud800-\\udfff]")
+from harness.text import LONE_SURROGATE
 
 RATE_LIMIT = "rate-limit"  # 429 after every attempt
 TRANSIENT = "transient"  # 5xx, connection error, malformed reply, after every attempt
@@ -104,9 +102,9 @@ class Response:
     def with_valid_text(self) -> Response:
         """The same answer with text UTF-8 can carry: a lone surrogate (valid in JSON, and
         kept as is by the store) becomes U+FFFD for the records and reports downstream."""
-        if self.text is None or _SURROGATE.search(self.text) is None:
+        if self.text is None or LONE_SURROGATE.search(self.text) is None:
             return self
-        return dataclasses.replace(self, text=_SURROGATE.sub("\ufffd", self.text))
+        return dataclasses.replace(self, text=LONE_SURROGATE.sub("\ufffd", self.text))
 
     def as_cached(self) -> Response:
         """The same answer, as the store gives it back."""

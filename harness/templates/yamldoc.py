@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from harness.errors import TemplateError
 from harness.templates.spec import TemplateSpec
+from harness.text import LONE_SURROGATE
 
 #: Suffix of a dotted key that holds where a string value's first content line is.
 VALUE_SUFFIX = ".@value"
@@ -129,7 +130,6 @@ def _walk(node: yaml.Node, text: str, lines: Lines, line_offset: int, path: str)
 #: Values a document may hold once its aliases are expanded (a "billion laughs" bomb of a
 #: few hundred bytes expands to billions).
 MAX_EXPANDED_NODES = 100_000
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _kind(node: yaml.Node) -> str:
@@ -150,7 +150,7 @@ def _check_expansion(root: yaml.Node, path: str, line_offset: int) -> None:
         if key in size and not children_done:
             continue
         if _kind(node) == "scalar":
-            if _SURROGATE.search(node.value):
+            if LONE_SURROGATE.search(node.value):
                 line, col = _pos(node.start_mark, line_offset)
                 raise TemplateError(
                     "text holds a lone surrogate (a \\ud800-\\udfff escape), which UTF-8"
@@ -186,7 +186,7 @@ def _check_expansion(root: yaml.Node, path: str, line_offset: int) -> None:
 
 def parse_yaml(text: str, path: str, *, line_offset: int = 0) -> YamlDoc:
     """Parse one YAML document with positions. Raises TemplateError on any YAML problem."""
-    bad = _SURROGATE.search(text)
+    bad = LONE_SURROGATE.search(text)
     if bad is not None:  # not UTF-8: no YAML reader takes it
         line = text.count("\n", 0, bad.start()) + 1
         col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
