@@ -22,7 +22,7 @@ import libcst as cst
 
 from harness.code import facts as facts_mod
 from harness.code.context import UnitContext, holder
-from harness.code.guard import CheckProblem, Expired, Limits, precheck, time_limit
+from harness.code.guard import CheckProblem, Limits, precheck, time_limit
 from harness.code.positions import resolve_positions
 from harness.code.rule import CodeRule
 from harness.code.suppress import is_suppressed
@@ -403,8 +403,6 @@ def check_unit(unit: CodeUnit, ruleset: RuleSet | None = None) -> CheckResult:
             return check_module(module, unit, ruleset, tree=pre.tree)
     except CheckProblem as exc:
         return CheckResult(unit, "check-error", problem=str(exc))
-    except Expired:  # the timer fired as the block ended
-        return CheckResult(unit, "check-error", problem="check took too long")
     except RecursionError:
         return CheckResult(unit, "check-error", problem="nested too deeply to check (recursion)")
     except MemoryError:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import signal
-import threading
-import time
 import tokenize
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import StringIO
+
+from harness.deadline import Expired, deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,40 +116,13 @@ def token_depth(source: str) -> int:
     return deepest
 
 
-class Expired(BaseException):
-    """Raised inside the check by the timer; a BaseException so rules cannot swallow it.
-    `check_unit` catches it too, should the timer fire as the block ends."""
-
-
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise CheckProblem when the block runs longer than `seconds`.
-
-    A real-time timer interrupts the block, so this bounds pure-Python work (the rules, the
-    facts pass) in the main thread of a process. Elsewhere it is a no-op: checking then runs
-    in a worker process, whose supervisor bounds it from outside.
-    """
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    armed = [True]
-
-    def expire(signum: int, frame: object) -> None:
-        if armed[0]:
-            raise Expired
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    outer, _ = signal.getitimer(signal.ITIMER_REAL)  # a caller's timer, resumed after
-    started = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
+    """Raise CheckProblem when the block runs longer than `seconds` (`harness.deadline`: the
+    main thread of a process, as in the check worker; elsewhere unbounded, and the worker's
+    supervisor bounds it from outside)."""
     try:
-        yield
+        with deadline(seconds):
+            yield
     except Expired:
         raise CheckProblem(f"check took longer than {seconds:g} s") from None
-    finally:
-        armed[0] = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer:
-            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3))

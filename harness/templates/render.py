@@ -10,9 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import signal
-import threading
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
@@ -23,6 +20,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, TemplateAssertionError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from harness.deadline import Expired, deadline
 from harness.errors import RenderError
 from harness.templates.spec import Case, TemplateSpec
 from harness.templates.yamldoc import VALUE_SUFFIX
@@ -233,8 +231,6 @@ def render_field(
         return _bounded_render(template, variables)
     except _RenderLimit as exc:
         raise _error(spec, field, str(exc), _template_line(exc.__traceback__)) from None
-    except _Expired:  # the timer fired as the render ended
-        raise _error(spec, field, f"render took longer than {RENDER_SECONDS:g} s", None) from None
     except UndefinedError as exc:
         hint = "declare it under `variables:` with a default, or set it in the case's `vars:`"
         raise _error(
@@ -263,47 +259,21 @@ class _RenderLimit(Exception):
     """A render went past MAX_OUTPUT_CHARS or RENDER_SECONDS."""
 
 
-class _Expired(BaseException):
-    """Raised by the render timer; a BaseException so template code cannot catch it."""
-
-
 def _bounded_render(template: jinja2.Template, variables: dict[str, Any]) -> str:
     """Render, stopping past MAX_OUTPUT_CHARS of output or RENDER_SECONDS of time (timed in
-    the main thread; elsewhere the output bound still holds)."""
-    timed = threading.current_thread() is threading.main_thread()
-    previous: Any = None
-    armed = [True]
-    if timed:
-
-        def expire(signum: int, frame: object) -> None:
-            if armed[0]:
-                raise _Expired
-
-        previous = signal.signal(signal.SIGALRM, expire)
-        outer, _ = signal.getitimer(signal.ITIMER_REAL)  # a caller's timer, resumed after
-        started = time.monotonic()
-        signal.setitimer(
-            signal.ITIMER_REAL, min(RENDER_SECONDS, outer) if outer else RENDER_SECONDS
-        )
+    the main thread, `harness.deadline`; elsewhere the output bound still holds)."""
     try:
-        parts: list[str] = []
-        size = 0
-        for chunk in template.generate(variables):
-            size += len(chunk)
-            if size > MAX_OUTPUT_CHARS:
-                raise _RenderLimit(f"render output exceeds {MAX_OUTPUT_CHARS:,} characters")
-            parts.append(chunk)
-        return "".join(parts)
-    except _Expired:
+        with deadline(RENDER_SECONDS):
+            parts: list[str] = []
+            size = 0
+            for chunk in template.generate(variables):
+                size += len(chunk)
+                if size > MAX_OUTPUT_CHARS:
+                    raise _RenderLimit(f"render output exceeds {MAX_OUTPUT_CHARS:,} characters")
+                parts.append(chunk)
+            return "".join(parts)
+    except Expired:
         raise _RenderLimit(f"render took longer than {RENDER_SECONDS:g} s") from None
-    finally:
-        armed[0] = False
-        if timed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-            if outer:
-                left = max(outer - (time.monotonic() - started), 1e-3)
-                signal.setitimer(signal.ITIMER_REAL, left)
 
 
 def prompt_hash(messages: tuple[Message, ...], params: dict[str, Any]) -> str:
