@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from harness.check import Job, JobSpec, Verdict, check_verdicts, crashed_verdict
 from harness.code.engine import RuleSet
 from harness.llm.types import Request, Response
-from harness.worker import Worker, WorkerDied
+from harness.worker import Worker, WorkerDied, each_isolated
 
 T = TypeVar("T")
 
@@ -256,24 +256,14 @@ class Checker:
         self._worker.kill()  # dead already, or hung
         later = [g for _, gs in inflight for g in gs]
         inflight.clear()
+        jobs = [self._job(g[0]) for g in groups]
+        outcomes = each_isolated(self._worker, _check_in_worker, jobs, timeout=self._batch_timeout)
         verdicts: list[Verdict] = []
-        for group in groups:
-            job = self._job(group[0])
-            if not self._worker.alive:
-                self._worker.restart()
-            try:
-                verdicts.append(
-                    self._worker.call(_check_in_worker, [job]).result(timeout=self._batch_timeout)[
-                        0
-                    ]
-                )
-            except (WorkerDied, TimeoutError) as exc:
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, WorkerDied):
                 self.crashes += 1
-                reason = "the check timed out" if isinstance(exc, TimeoutError) else str(exc)
-                self._worker.kill()
-                verdicts.append(crashed_verdict(job, self._specs[job[2]], reason))
-        if not self._worker.alive:
-            self._worker.restart()
+                outcome = crashed_verdict(job, self._specs[job[2]], str(outcome))
+            verdicts.append(outcome)
         if later:
             self._dispatch(later, inflight)
         return verdicts

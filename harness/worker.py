@@ -152,9 +152,11 @@ class Worker:
         return future
 
     def kill(self) -> None:
-        """End the process now; pending calls fail with WorkerDied."""
+        """End the process now (returning once it has ended, so `alive` is then False);
+        pending calls fail with WorkerDied."""
         with contextlib.suppress(OSError, AttributeError):
             self._process.kill()
+        self._process.join(timeout=5)
 
     def restart(self) -> None:
         self.close()
@@ -207,24 +209,32 @@ def map_isolated(
     timeout: float = 120.0,
 ) -> list[Any]:
     """`fn` over `items` in batches in `worker`. When the worker dies or hangs on a batch, its
-    items are run one by one in a new worker, and an item it dies on again gives a
-    `WorkerDied` in its place: the other items still get their results."""
+    items are run again one by one (`each_isolated`): the other items still get results."""
     out: list[Any] = []
     for start in range(0, len(items), batch):
         chunk = items[start : start + batch]
         try:
             out.extend(worker.call(fn, chunk).result(timeout=timeout))
-            continue
         except (WorkerDied, TimeoutError):
             worker.kill()
-        for item in chunk:
-            if not worker.alive:
-                worker.restart()
-            try:
-                out.extend(worker.call(fn, [item]).result(timeout=timeout))
-            except (WorkerDied, TimeoutError) as exc:
-                worker.kill()
-                out.append(exc if isinstance(exc, WorkerDied) else WorkerDied("it timed out"))
+            out.extend(each_isolated(worker, fn, chunk, timeout=timeout))
+    return out
+
+
+def each_isolated(
+    worker: Worker, fn: Callable[[list[Any]], list[Any]], items: list[Any], *, timeout: float
+) -> list[Any]:
+    """`fn` over each item alone in `worker`, restarted after any death: an item it dies or
+    hangs on gives a `WorkerDied` in its place. The worker is left running."""
+    out: list[Any] = []
+    for item in items:
         if not worker.alive:
             worker.restart()
+        try:
+            out.extend(worker.call(fn, [item]).result(timeout=timeout))
+        except (WorkerDied, TimeoutError) as exc:
+            worker.kill()
+            out.append(exc if isinstance(exc, WorkerDied) else WorkerDied("the check timed out"))
+    if not worker.alive:
+        worker.restart()
     return out

@@ -23,6 +23,7 @@ import pytest
 
 from harness.record import SampleResult
 from tests.fake_openai import FakeOpenAI
+from tests.test_hostile import _alive
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = ("pydantic_schemas", "sqlalchemy_model")
@@ -279,14 +280,6 @@ def _descendants(pid: int) -> set[int]:
         frontier = {child for child, parent in parents.items() if parent in frontier}
         found |= frontier
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])

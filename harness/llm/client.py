@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from harness.llm.progress import ProgressSink
     from harness.llm.store import Store
 
-# error_kind values a Response can carry.
 KEY_HEADER = "X-Harness-Key"
 INTERRUPT_GRACE = 5.0
 MAX_PAUSE = 300.0

@@ -15,6 +15,7 @@ from typing import Any
 from harness.config import ModelConfig
 from harness.text import LONE_SURROGATE
 
+# error_kind values a Response can carry.
 RATE_LIMIT = "rate-limit"  # 429 after every attempt
 TRANSIENT = "transient"  # 5xx, connection error, malformed reply, after every attempt
 TIMEOUT = "timeout"  # no answer within limits.timeout, after every attempt
