@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.code.engine import RuleSet, check_unit
+from harness.code.engine import RuleSet, check_units
 from harness.code.extract import extract
 from harness.code.ruff import run_ruff
 from harness.code.unit import Role
@@ -97,7 +97,7 @@ def check_batch(
         for j in jobs
     ]
     results = [
-        [check_unit(u, ruleset) for u in ex.units] if ex.outcome == "code" else []
+        check_units(ex.units, ruleset) if ex.outcome == "code" else []
         for ex in extractions
     ]
     ruff_per_job: list[list[tuple]] = [[() for _ in rs] for rs in results]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 import typing
 import warnings
@@ -23,7 +24,9 @@ import libcst as cst
 from harness.code import facts as facts_mod
 from harness.code.context import UnitContext, holder
 from harness.code.guard import CheckProblem, Limits, precheck, time_limit
+from harness.code.names import comprehension_scope, function_scope
 from harness.code.positions import resolve_positions
+from harness.code.project import ProjectIndex, module_path
 from harness.code.rule import CodeRule
 from harness.code.suppress import is_suppressed
 from harness.code.unit import CodeUnit
@@ -336,14 +339,26 @@ def _python_syntax_error(source: str) -> ParseFailure | None:
 
 
 def check_module(
-    module: cst.Module, unit: CodeUnit, ruleset: RuleSet, *, tree: ast.Module | None = None
+    module: cst.Module,
+    unit: CodeUnit,
+    ruleset: RuleSet,
+    *,
+    tree: ast.Module | None = None,
+    facts: facts_mod.Facts | None = None,
 ) -> CheckResult:
     """Facts, the batched walk and positions for a parsed unit. `tree` is Python's syntax
-    tree of the same source, when the caller has it (it saves parsing it again)."""
-    facts = facts_mod.collect(module, role=unit.role, path=unit.path)
+    tree of the same source, when the caller has it (it saves parsing it again); `facts` are
+    the unit's facts in its project, when it is part of one."""
+    if facts is None:
+        package = module_path(unit.path).package
+        facts = facts_mod.collect(module, role=unit.role, path=unit.path, package=package)
     ctx = UnitContext(facts=facts, settings=ruleset.settings)
     active, visits, leaves = ruleset.instantiate(ctx)
     if visits or leaves:
+        scopes = ScopeKeeper(facts)
+        for node_cls in SCOPE_NODES:
+            visits[node_cls] = [scopes.enter, *visits.get(node_cls, ())]
+            leaves[node_cls] = [*leaves.get(node_cls, ()), scopes.leave]
         walk(module, ctx, visits, leaves)
     applicable = tuple(r.code for r in active)
     if not ctx.reports:
@@ -385,22 +400,43 @@ def check_module(
     return CheckResult(unit, "ok", tuple(findings), applicable, suppressed=suppressed)
 
 
-def check_unit(unit: CodeUnit, ruleset: RuleSet | None = None) -> CheckResult:
-    """Parse once and run every enabled rule, under the ruleset's limits. Never raises: a
-    unit that breaks a limit, or that the checker fails on, is a `check-error`."""
-    ruleset = ruleset or default_ruleset()
-    limits = ruleset.limits
+SCOPE_NODES = (
+    cst.FunctionDef,
+    cst.Lambda,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+)
+
+
+@dataclass(slots=True)
+class ScopeKeeper:
+    """Keeps `facts.scopes` to the scopes enclosing the node being visited."""
+
+    facts: facts_mod.Facts
+
+    def enter(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.FunctionDef | cst.Lambda):
+            scope = function_scope(node, self.facts.package)
+        else:
+            scope = comprehension_scope(node)  # type: ignore[arg-type]
+        self.facts.scopes.append(scope)
+
+    def leave(self, node: cst.CSTNode) -> None:
+        self.facts.scopes.pop()
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    module: cst.Module
+    tree: ast.Module | None
+
+
+def _guarded(unit: CodeUnit, fn: Callable[[], CheckResult | _Parsed]) -> CheckResult | _Parsed:
+    """`fn()`, with every failure of the checker turned into a `check-error` of `unit`."""
     try:
-        pre = precheck(unit.source, limits)
-        if pre.unsafe and pre.syntax_error is not None:  # too deep to give libcst
-            exc = pre.syntax_error
-            failure = ParseFailure(exc.msg, exc.lineno or 1, max(exc.offset or 1, 1))
-            return CheckResult(unit, "parse-error", parse_error=failure)
-        with time_limit(limits.timeout):
-            module = parse(unit)
-            if isinstance(module, ParseFailure):
-                return CheckResult(unit, "parse-error", parse_error=module)
-            return check_module(module, unit, ruleset, tree=pre.tree)
+        return fn()
     except CheckProblem as exc:
         return CheckResult(unit, "check-error", problem=str(exc))
     except RecursionError:
@@ -411,9 +447,71 @@ def check_unit(unit: CodeUnit, ruleset: RuleSet | None = None) -> CheckResult:
         return CheckResult(unit, "check-error", problem=f"checker failed: {type(exc).__name__}")
 
 
-def check_units(units: Sequence[CodeUnit], ruleset: RuleSet | None = None) -> list[CheckResult]:
+def _parse_unit(unit: CodeUnit, limits: Limits) -> CheckResult | _Parsed:
+    pre = precheck(unit.source, limits)
+    if pre.unsafe and pre.syntax_error is not None:  # too deep to give libcst
+        exc = pre.syntax_error
+        failure = ParseFailure(exc.msg, exc.lineno or 1, max(exc.offset or 1, 1))
+        return CheckResult(unit, "parse-error", parse_error=failure)
+    with time_limit(limits.timeout):
+        module = parse(unit)
+    if isinstance(module, ParseFailure):
+        return CheckResult(unit, "parse-error", parse_error=module)
+    return _Parsed(module, pre.tree)
+
+
+def check_unit(unit: CodeUnit, ruleset: RuleSet | None = None) -> CheckResult:
+    """Parse once and run every enabled rule, under the ruleset's limits. Never raises: a
+    unit that breaks a limit, or that the checker fails on, is a `check-error`."""
+    return check_units([unit], ruleset)[0]
+
+
+def check_units(
+    units: Sequence[CodeUnit],
+    ruleset: RuleSet | None = None,
+    *,
+    names: Sequence[str] | None = None,
+) -> list[CheckResult]:
+    """Check units that form one project (the files of a directory, the blocks of a reply):
+    each unit's names resolve into the others. `names` are the paths module names come from
+    (default: the units' paths). Never raises; each unit is under the ruleset's limits."""
     rs = ruleset or default_ruleset()
-    return [check_unit(u, rs) for u in units]
+    limits = rs.limits
+    parsed = [_guarded(u, functools.partial(_parse_unit, u, limits)) for u in units]
+    ok = [(i, p) for i, p in enumerate(parsed) if isinstance(p, _Parsed)]
+    facts: dict[int, facts_mod.Facts] = {}
+    if len(units) > 1 and ok:
+        project = ProjectIndex(
+            [(units[i], p.module) for i, p in ok],
+            [names[i] for i, _ in ok] if names is not None else None,
+        )
+        for k, (i, _) in enumerate(ok):
+            built = _guarded(units[i], functools.partial(_project_facts, project, k, limits))
+            if isinstance(built, CheckResult):
+                parsed[i] = built
+            else:
+                facts[i] = project.facts(k)  # type: ignore[assignment]
+        project.finish()
+    out: list[CheckResult] = []
+    for i, (unit, p) in enumerate(zip(units, parsed, strict=True)):
+        if isinstance(p, _Parsed):
+            run = functools.partial(_check_parsed, p, unit, rs, facts.get(i))
+            p = _guarded(unit, run)
+        out.append(p)  # type: ignore[arg-type]
+    return out
+
+
+def _project_facts(project: ProjectIndex, k: int, limits: Limits) -> _Parsed:
+    with time_limit(limits.timeout):
+        project.facts(k)
+    return _Parsed(cst.Module([]), None)
+
+
+def _check_parsed(
+    p: _Parsed, unit: CodeUnit, ruleset: RuleSet, facts: facts_mod.Facts | None
+) -> CheckResult:
+    with time_limit(ruleset.limits.timeout):
+        return check_module(p.module, unit, ruleset, tree=p.tree, facts=facts)
 
 
 _DEFAULT: list[RuleSet] = []

@@ -9,9 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 import libcst as cst
 
+from harness.code.names import (
+    FRAGMENT,
+    SQLMODEL_FRAGMENT,
+    BindingKind,
+    Scope,
+    absolute_module,
+    body_bindings,
+    import_bindings,
+)
 from harness.code.unit import Role
 
 
@@ -100,10 +110,14 @@ ORM_COLUMN_CALLS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class ClassInfo:
+    """A class statement. `bases` are resolved in the unit that defines it, whose facts
+    (`facts`) resolve the names in its body."""
+
     name: str
     node: cst.ClassDef
     bases: tuple[str | None, ...]
     kind: ClassKind
+    facts: Facts = field(compare=False, repr=False)
 
     @property
     def is_pydantic(self) -> bool:
@@ -114,13 +128,34 @@ class ClassInfo:
         return self.kind in (ClassKind.SQLA_MODEL, ClassKind.SQLMODEL_TABLE)
 
 
+class Symbol(StrEnum):
+    """What a module-level name other than a class is, as far as the rules care."""
+
+    BASE_FACTORY = "base-factory"  # `Base = declarative_base()` / `Base = db.Model`
+    FLASK_DB = "flask-db"  # `db = SQLAlchemy()`
+
+
+class Project(Protocol):
+    """The other units of a project: what a qualified name (`app.db.Base`) is there."""
+
+    def lookup(self, qualified: str) -> ClassInfo | Symbol | None: ...
+
+
 @dataclass(slots=True)
 class Facts:
     """What a rule may ask about the unit, beyond the node in hand."""
 
     role: Role = Role.OTHER
     path: str = "<unit>"
+    package: str | None = None  # the package relative imports start from, when known
+    project: Project | None = None
+    # Every import of the unit, function-local ones too (relative ones made absolute).
     imports: dict[str, str] = field(default_factory=dict)
+    bound: frozenset[str] = frozenset()  # names the module binds other than by import
+    star_modules: tuple[str, ...] = ()
+    fragment: dict[str, str] = field(default_factory=lambda: FRAGMENT)
+    # The scopes enclosing the node being visited, outermost first (kept by the walk).
+    scopes: list[Scope] = field(default_factory=list)
     classes: dict[str, ClassInfo] = field(default_factory=dict)
     by_node: dict[int, ClassInfo] = field(default_factory=dict)
     # Per-unit memo for derived facts rules share (e.g. a model's fields), keyed by helper.
@@ -133,15 +168,71 @@ class Facts:
     flask_db: frozenset[str] = frozenset()
 
     def resolve(self, node: cst.BaseExpression | None) -> str | None:
-        """Dotted name an expression refers to, through import aliases; None if not a name."""
+        """Dotted name an expression refers to here; None if it is not a name.
+
+        A local variable or a name the module defines is its own name; an import is what it
+        imports; a name bound nowhere is the library name a fragment means by it (`FRAGMENT`),
+        or a name a star import brings from the project, or itself.
+        """
         if isinstance(node, cst.Name):
-            return self.imports.get(node.value, node.value)
+            return self.resolve_name(node.value)
         if isinstance(node, cst.Attribute):
             if isinstance(node.value, cst.Name) and node.value.value in self.flask_db:
                 return _flask_attribute(node.attr.value)
             base = self.resolve(node.value)
             return None if base is None else f"{base}.{node.attr.value}"
         return None
+
+    def resolve_name(self, name: str) -> str:
+        for scope in reversed(self.scopes):
+            found = scope.get(name)
+            if found is not None:
+                first = found[0]
+                if first.kind is BindingKind.IMPORT and all(
+                    b.qualified == first.qualified for b in found
+                ):
+                    return first.qualified  # type: ignore[return-value]
+                return name
+        qualified = self.imports.get(name)
+        if qualified is not None:
+            return qualified
+        if name in self.bound:
+            return name
+        if self.star_modules and self.project is not None:
+            for module in self.star_modules:
+                if self.project.lookup(f"{module}.{name}") is not None:
+                    return f"{module}.{name}"
+        return self.fragment.get(name, name)
+
+    def bindings(self, name: str) -> tuple[BindingKind, ...] | None:
+        """How the innermost function-like scope binding `name` binds it; None at module level."""
+        for scope in reversed(self.scopes):
+            found = scope.get(name)
+            if found is not None:
+                return tuple(b.kind for b in found)
+        return None
+
+    def class_of(self, resolved: str | None) -> ClassInfo | None:
+        """The class a resolved name refers to: one of the unit's, or one in the project."""
+        if resolved is None:
+            return None
+        info = self.classes.get(resolved)
+        if info is None and self.project is not None and "." in resolved:
+            found = self.project.lookup(resolved)
+            info = found if isinstance(found, ClassInfo) else None
+        return info
+
+    def is_base_factory(self, resolved: str | None) -> bool:
+        """Whether a resolved name is a declarative base made by a factory call."""
+        if resolved is None:
+            return False
+        if resolved in self.base_factories or resolved == FLASK_MODEL:
+            return True
+        return (
+            self.project is not None
+            and "." in resolved
+            and self.project.lookup(resolved) is Symbol.BASE_FACTORY
+        )
 
     def resolve_call(self, node: cst.BaseExpression) -> str | None:
         """Dotted name of the callee, when `node` is a call."""
@@ -153,8 +244,8 @@ class Facts:
     def class_info(self, node: cst.ClassDef) -> ClassInfo | None:
         return self.by_node.get(id(node))
 
-    def pydantic_class(self, name: str) -> ClassInfo | None:
-        info = self.classes.get(name)
+    def pydantic_class(self, resolved: str | None) -> ClassInfo | None:
+        info = self.class_of(resolved)
         return info if info is not None and info.is_pydantic else None
 
 
@@ -165,16 +256,6 @@ def _flask_attribute(attr: str) -> str:
     if attr == "session":
         return FLASK_SESSION
     return f"sqlalchemy.orm.{attr}" if attr in SQLALCHEMY_ORM_NAMES else f"sqlalchemy.{attr}"
-
-
-def _dotted(node: cst.BaseExpression | cst.ImportAlias) -> str:
-    if isinstance(node, cst.ImportAlias):
-        return _dotted(node.name)
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
 
 
 def iter_statements(body: cst.BaseSuite | cst.Module) -> Iterator[cst.CSTNode]:
@@ -219,8 +300,21 @@ def _response_model_names(call: cst.Call) -> Iterator[str]:
                     stack.extend((node.left, node.right))
 
 
+def body_statements(node: cst.ClassDef) -> Iterator[cst.CSTNode]:
+    """Statements directly in a class body (not in its methods)."""
+    body = node.body
+    lines = body.body if isinstance(body, cst.IndentedBlock) else (body,)
+    for line in lines:
+        if isinstance(line, cst.SimpleStatementLine | cst.SimpleStatementSuite):
+            yield from line.body
+        else:
+            yield line
+
+
 def _body_looks_mapped(node: cst.ClassDef, facts: Facts) -> bool:
-    for stmt in iter_statements(node.body):
+    """`__tablename__`, a `Column(...)` / `mapped_column(...)` attribute or a `Mapped[...]`
+    annotation directly in the class body."""
+    for stmt in body_statements(node):
         if isinstance(stmt, cst.Assign):
             for target in stmt.targets:
                 if isinstance(target.target, cst.Name) and target.target.value == "__tablename__":
@@ -249,8 +343,25 @@ def _has_table_true(node: cst.ClassDef) -> bool:
     )
 
 
-def _is_abstract(node: cst.ClassDef) -> bool:
-    for stmt in iter_statements(node.body):
+#: Bases that make a class abstract: it maps no table of its own.
+ABSTRACT_BASES = frozenset(
+    {
+        "sqlalchemy.ext.declarative.AbstractConcreteBase",
+        "sqlalchemy.orm.AbstractConcreteBase",
+        "sqlalchemy.ext.declarative.api.AbstractConcreteBase",
+    }
+)
+#: Bases only declarative mixins and bases have.
+MIXIN_BASES = frozenset(
+    {"sqlalchemy.orm.MappedAsDataclass", "sqlalchemy.orm.decl_api.MappedAsDataclass"}
+)
+
+
+def _is_abstract(node: cst.ClassDef, bases: tuple[str | None, ...]) -> bool:
+    """`__abstract__ = True` in the body, or an `AbstractConcreteBase` base."""
+    if not ABSTRACT_BASES.isdisjoint(bases):
+        return True
+    for stmt in body_statements(node):
         if isinstance(stmt, cst.Assign) and any(
             isinstance(t.target, cst.Name) and t.target.value == "__abstract__"
             for t in stmt.targets
@@ -259,42 +370,38 @@ def _is_abstract(node: cst.ClassDef) -> bool:
     return False
 
 
-def _is_sqlmodel(info: ClassInfo, facts: Facts, seen: set[str]) -> bool:
-    """Whether a local class derives from `sqlmodel.SQLModel` (a table or a plain model), so
-    that `class Team(TeamBase, table=True)` is a table."""
+def _is_sqlmodel(info: ClassInfo, seen: set[int]) -> bool:
+    """Whether a class derives from `sqlmodel.SQLModel` (a table or a plain model), through
+    bases in any unit, so that `class Team(TeamBase, table=True)` is a table."""
     if info.kind is ClassKind.SQLMODEL_TABLE or "sqlmodel.SQLModel" in info.bases:
         return True
-    seen.add(info.name)
+    seen.add(id(info.node))
     return any(
-        (other := facts.classes.get(b)) is not None
-        and other.name not in seen
-        and _is_sqlmodel(other, facts, seen)
+        (other := info.facts.class_of(b)) is not None
+        and id(other.node) not in seen
+        and _is_sqlmodel(other, seen)
         for b in info.bases
-        if b is not None
     )
 
 
 def _classify(node: cst.ClassDef, bases: tuple[str | None, ...], facts: Facts) -> ClassKind:
-    local = [facts.classes.get(b) for b in bases if b is not None]
-    if any(b in ("sqlmodel.SQLModel",) for b in bases) or any(
-        i is not None and _is_sqlmodel(i, facts, set()) for i in local
-    ):
+    known = [info for b in bases if (info := facts.class_of(b)) is not None]
+    if "sqlmodel.SQLModel" in bases or any(_is_sqlmodel(i, set()) for i in known):
         return ClassKind.SQLMODEL_TABLE if _has_table_true(node) else ClassKind.PYDANTIC
-    if any(b in PYDANTIC_BASES for b in bases) or any(
-        i is not None and i.kind is ClassKind.PYDANTIC for i in local
-    ):
+    if any(b in PYDANTIC_BASES for b in bases) or any(i.kind is ClassKind.PYDANTIC for i in known):
         return ClassKind.PYDANTIC
     if any(b in DECLARATIVE_BASES for b in bases):
         # A class inheriting DeclarativeBase directly is the base, unless it maps a table.
         return ClassKind.SQLA_MODEL if _body_looks_mapped(node, facts) else ClassKind.SQLA_BASE
-    if any(b in facts.base_factories or b == FLASK_MODEL for b in bases) or any(
-        i is not None and i.kind in (ClassKind.SQLA_BASE, ClassKind.SQLA_MODEL) for i in local
+    if any(facts.is_base_factory(b) for b in bases) or any(
+        i.kind in (ClassKind.SQLA_BASE, ClassKind.SQLA_MODEL) for i in known
     ):
-        return ClassKind.SQLA_BASE if _is_abstract(node) else ClassKind.SQLA_MODEL
-    # A base imported from elsewhere (`from app.db import Base`): trust the body, not the name.
-    external = [b for b in bases if b is not None and b not in facts.classes and "." in b]
-    if external and _body_looks_mapped(node, facts):
-        return ClassKind.SQLA_MODEL
+        return ClassKind.SQLA_BASE if _is_abstract(node, bases) else ClassKind.SQLA_MODEL
+    # A base known neither here nor in the project (imported from elsewhere, or a fragment's
+    # undefined `Base`): trust the body, not the name.
+    unknown = [b for b in bases if b is not None and b != "object" and facts.class_of(b) is None]
+    if unknown and _body_looks_mapped(node, facts):
+        return ClassKind.SQLA_BASE if _is_abstract(node, bases) else ClassKind.SQLA_MODEL
     return ClassKind.OTHER
 
 
@@ -309,13 +416,17 @@ DECLARATIVE_MIXIN_DECORATORS = frozenset(
 )
 
 
-def _declares_mixin(info: ClassInfo, facts: Facts) -> bool:
-    """`@declarative_mixin`, or an attribute annotated `Mapped[...]` (only ORM code does that)."""
+def declares_mixin(info: ClassInfo) -> bool:
+    """`@declarative_mixin`, a `MappedAsDataclass` base, or an attribute annotated
+    `Mapped[...]` (only ORM code does that)."""
+    facts = info.facts
+    if not MIXIN_BASES.isdisjoint(info.bases):
+        return True
     for deco in info.node.decorators:
         target = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
         if facts.resolve(target) in DECLARATIVE_MIXIN_DECORATORS:
             return True
-    for stmt in iter_statements(info.node.body):
+    for stmt in body_statements(info.node):
         if isinstance(stmt, cst.AnnAssign):
             ann = stmt.annotation.annotation
             if isinstance(ann, cst.Subscript) and facts.resolve(ann.value) in MAPPED_ANNOTATIONS:
@@ -323,57 +434,55 @@ def _declares_mixin(info: ClassInfo, facts: Facts) -> bool:
     return False
 
 
-def _orm_mixins(facts: Facts) -> frozenset[str]:
-    """Local non-ORM classes that are declarative mixins: bases of ORM classes (transitively),
-    `@declarative_mixin` classes, and classes with `Mapped[...]` attributes."""
+def orm_mixins(facts: Facts) -> list[ClassInfo]:
+    """Non-ORM classes that are declarative mixins: bases of the unit's ORM classes
+    (transitively, in any unit), and the unit's classes that declare themselves mixins."""
     orm_kinds = (ClassKind.SQLA_MODEL, ClassKind.SQLA_BASE)
-    found: set[str] = set()
+    found: dict[int, ClassInfo] = {}
     todo: list[ClassInfo] = []
     for info in facts.classes.values():
         if info.kind in orm_kinds:
             todo.append(info)
-        elif info.kind is ClassKind.OTHER and _declares_mixin(info, facts):
-            found.add(info.name)
+        elif info.kind is ClassKind.OTHER and declares_mixin(info):
+            found[id(info.node)] = info
             todo.append(info)
     while todo:
         info = todo.pop()
         for base in info.bases:
-            other = facts.classes.get(base) if base is not None else None
-            if other is not None and other.kind is ClassKind.OTHER and other.name not in found:
-                found.add(other.name)
+            other = info.facts.class_of(base)
+            if other is not None and other.kind is ClassKind.OTHER and id(other.node) not in found:
+                found[id(other.node)] = other
                 todo.append(other)
-    return frozenset(found)
+    return list(found.values())
 
 
-def collect(module: cst.Module, *, role: Role = Role.OTHER, path: str = "<unit>") -> Facts:
-    """Build the facts for one parsed unit. Walks statements only, never expressions."""
-    facts = Facts(role=role, path=path)
+def collect(
+    module: cst.Module,
+    *,
+    role: Role = Role.OTHER,
+    path: str = "<unit>",
+    package: str | None = None,
+    project: Project | None = None,
+) -> Facts:
+    """Build the facts for one parsed unit. Walks statements only, never expressions.
+    `package` makes relative imports absolute; `project` resolves names of other units."""
+    facts = Facts(role=role, path=path, package=package, project=project)
+    top: Scope = {}
+    body_bindings(module, top, package)
+    facts.bound = frozenset(
+        name for name, found in top.items() if any(b.kind is not BindingKind.IMPORT for b in found)
+    )
     class_nodes: list[cst.ClassDef] = []
     response_models: set[str] = set()
     factories: set[str] = set()
+    stars: list[str] = []
     for stmt in iter_statements(module):
-        if isinstance(stmt, cst.Import):
-            for alias in stmt.names:
-                full = _dotted(alias.name)
-                if alias.asname is not None:
-                    facts.imports[_dotted(alias.asname.name)] = full  # type: ignore[arg-type]
-                else:
-                    head = full.split(".", 1)[0]
-                    facts.imports[head] = head
-        elif isinstance(stmt, cst.ImportFrom):
-            if stmt.relative or stmt.module is None:
-                module_name = "." * len(stmt.relative) + (
-                    _dotted(stmt.module) if stmt.module else ""
-                )
-            else:
-                module_name = _dotted(stmt.module)
-            if isinstance(stmt.names, cst.ImportStar):
-                continue
-            for alias in stmt.names:
-                name = _dotted(alias.name)
-                local = _dotted(alias.asname.name) if alias.asname else name  # type: ignore[arg-type]
-                facts.imports[local] = f"{module_name}.{name}"
-                if name == "db" and local == "db":  # `from app.extensions import db`
+        if isinstance(stmt, cst.Import | cst.ImportFrom):
+            if isinstance(stmt, cst.ImportFrom) and isinstance(stmt.names, cst.ImportStar):
+                stars.append(absolute_module(stmt, package))
+            for local, full in import_bindings(stmt, package):
+                facts.imports.setdefault(local, full)
+                if local == "db" and full.endswith(".db"):  # `from app.extensions import db`
                     facts.flask_db |= {local}
         elif isinstance(stmt, cst.ClassDef):
             class_nodes.append(stmt)
@@ -394,13 +503,29 @@ def collect(module: cst.Module, *, role: Role = Role.OTHER, path: str = "<unit>"
                     factories.update(names)
             elif facts.resolve(stmt.value) == FLASK_MODEL:  # `Base = db.Model`
                 factories.update(names)
+    facts.star_modules = tuple(stars)
+    if project is not None:
+        facts.flask_db |= {
+            local
+            for local, full in facts.imports.items()
+            if "." in full and project.lookup(full) is Symbol.FLASK_DB
+        }
     facts.base_factories = frozenset(factories)
+    if (
+        any(
+            isinstance(arg.value, cst.Name) and arg.value.value == "SQLModel"
+            for node in class_nodes
+            for arg in node.bases
+        )
+        and "SQLModel" not in facts.imports
+    ):
+        facts.fragment = SQLMODEL_FRAGMENT
     # Statements come in source order, so a local base is classified before its subclasses.
     for node in class_nodes:
         bases = tuple(facts.resolve(_generic_origin(arg.value)) for arg in node.bases)
-        info = ClassInfo(node.name.value, node, bases, _classify(node, bases, facts))
+        info = ClassInfo(node.name.value, node, bases, _classify(node, bases, facts), facts)
         facts.classes[info.name] = info
         facts.by_node[id(node)] = info
     facts.response_models = frozenset(response_models)
-    facts.orm_mixins = _orm_mixins(facts)
+    facts.orm_mixins = frozenset(i.name for i in orm_mixins(facts) if i.facts is facts)
     return facts

@@ -101,16 +101,17 @@ def _model_fields(node: cst.ClassDef, facts: Facts) -> Iterator[ModelField]:
         yield ModelField(name, stmt, annotation, stmt.value)
 
 
-def local_ancestors(info: ClassInfo, facts: Facts) -> list[ClassInfo]:
-    """Bases defined in the same unit, transitively, in approximate MRO order."""
-    seen = {info.name}
+def local_ancestors(info: ClassInfo, facts: Facts | None = None) -> list[ClassInfo]:
+    """Bases known in the unit or its project, transitively, in approximate MRO order. Each
+    base is resolved in the unit that names it."""
+    seen = {id(info.node)}
     out: list[ClassInfo] = []
 
     def visit(cls: ClassInfo) -> None:
         for base in cls.bases:
-            base_info = facts.classes.get(base) if base is not None else None
-            if base_info is not None and base_info.name not in seen:
-                seen.add(base_info.name)
+            base_info = cls.facts.class_of(base)
+            if base_info is not None and id(base_info.node) not in seen:
+                seen.add(id(base_info.node))
                 out.append(base_info)
                 visit(base_info)
 
@@ -118,30 +119,33 @@ def local_ancestors(info: ClassInfo, facts: Facts) -> list[ClassInfo]:
     return out
 
 
-def external_bases(info: ClassInfo, facts: Facts) -> frozenset[str | None]:
-    """Bases (of the class and its local ancestors) not defined in the unit; None when a
-    base is not a plain name."""
+def external_bases(info: ClassInfo, facts: Facts | None = None) -> frozenset[str | None]:
+    """Bases (of the class and its known ancestors) known neither in the unit nor in its
+    project; None when a base is not a plain name."""
     return frozenset(
         base
-        for cls in (info, *local_ancestors(info, facts))
+        for cls in (info, *local_ancestors(info))
         for base in cls.bases
-        if base is None or base not in facts.classes
+        if base is None or cls.facts.class_of(base) is None
     )
 
 
-def is_pydantic_v1_namespace(info: ClassInfo, facts: Facts) -> bool:
+def is_pydantic_v1_namespace(info: ClassInfo, facts: Facts | None = None) -> bool:
     """A model deriving from `pydantic.v1.BaseModel`: v1 code on purpose."""
-    return not external_bases(info, facts).isdisjoint(PYDANTIC_V1_NAMESPACE_BASES)
+    return not external_bases(info).isdisjoint(PYDANTIC_V1_NAMESPACE_BASES)
 
 
-def inherited_fields(info: ClassInfo, facts: Facts) -> list[tuple[ModelField, ClassInfo]]:
-    """Fields a model inherits from local Pydantic bases and does not redeclare."""
-    own = {f.name for f in model_fields(info.node, facts)}
+def inherited_fields(
+    info: ClassInfo, facts: Facts | None = None
+) -> list[tuple[ModelField, ClassInfo]]:
+    """Fields a model inherits from known Pydantic bases and does not redeclare. A field is
+    read with the facts of the class that declares it (`ClassInfo.facts`)."""
+    own = {f.name for f in model_fields(info.node, info.facts)}
     out: list[tuple[ModelField, ClassInfo]] = []
-    for base in local_ancestors(info, facts):
+    for base in local_ancestors(info):
         if not base.is_pydantic:
             continue
-        for f in model_fields(base.node, facts):
+        for f in model_fields(base.node, base.facts):
             if f.name not in own:
                 own.add(f.name)
                 out.append((f, base))
@@ -193,8 +197,8 @@ def config_entries(node: cst.ClassDef, facts: Facts) -> Iterator[ConfigEntry]:
 def effective_config(info: ClassInfo, facts: Facts) -> dict[str, cst.BaseExpression]:
     """Config keys in force for a model: its own over those of its local bases."""
     merged: dict[str, cst.BaseExpression] = {}
-    for cls in (*reversed(local_ancestors(info, facts)), info):
-        for entry in config_entries(cls.node, facts):
+    for cls in (*reversed(local_ancestors(info)), info):
+        for entry in config_entries(cls.node, cls.facts):
             merged[entry.key] = entry.value
     return merged
 
@@ -298,15 +302,21 @@ def validated_field_names(node: cst.ClassDef, facts: Facts) -> frozenset[str]:
 
 
 def model_name(node: cst.BaseExpression, facts: Facts) -> str | None:
-    """The name when `node` names a known Pydantic model: one of the unit's Pydantic classes,
-    or a name imported and used as `response_model=` (FastAPI only takes models there)."""
-    if not isinstance(node, cst.Name):
+    """The resolved name when `node` names a known Pydantic model: a Pydantic class of the
+    unit or of its project (`schemas.TaskCreate`), or a name imported and used as
+    `response_model=` (FastAPI only takes models there)."""
+    if not isinstance(node, cst.Name | cst.Attribute):
         return None
-    name = node.value
-    if facts.pydantic_class(name) is not None:
-        return name
-    if name in facts.response_models and facts.imported(name):
-        return name
+    resolved = facts.resolve(node)
+    if facts.pydantic_class(resolved) is not None:
+        return resolved
+    if (
+        isinstance(node, cst.Name)
+        and node.value in facts.response_models
+        and facts.imported(node.value)
+        and facts.bindings(node.value) is None
+    ):
+        return resolved
     return None
 
 
@@ -320,22 +330,22 @@ def annotation_model(annotation: cst.BaseExpression, facts: Facts) -> str | None
 
 
 def model_defines(name: str, attr: str, facts: Facts) -> bool:
-    """Whether the unit's class `name` or one of its local bases defines `attr` itself."""
-    info = facts.classes.get(name)
+    """Whether the class `name` (resolved) or one of its known bases defines `attr` itself."""
+    info = facts.class_of(name)
     if info is None:
         return False
-    return any(class_defines(cls.node, attr) for cls in (info, *local_ancestors(info, facts)))
+    return any(class_defines(cls.node, attr) for cls in (info, *local_ancestors(info)))
 
 
 def has_opaque_config(info: ClassInfo, facts: Facts) -> bool:
     """Whether the model or a local base sets `model_config` to something whose keys cannot
     be read: a variable, `ConfigDict(**base)`, `{**base}`."""
-    for cls in (info, *local_ancestors(info, facts)):
+    for cls in (info, *local_ancestors(info)):
         for stmt in class_statements(cls.node):
             value = model_config_value(stmt)
             if value is None:
                 continue
-            if isinstance(value, cst.Call) and facts.resolve(value.func) in CONFIG_DICT_CALLS:
+            if isinstance(value, cst.Call) and cls.facts.resolve(value.func) in CONFIG_DICT_CALLS:
                 if any(arg.star for arg in value.args):
                     return True
             elif isinstance(value, cst.Dict):

@@ -323,8 +323,10 @@ class PydanticV1Api(CodeRule):
         self._scopes: list[dict[str, _Binding]] = []
         # Receivers can only be known when the unit has a model: else skip scope tracking.
         facts = ctx.facts
-        self._track = any(info.is_pydantic for info in facts.classes.values()) or any(
-            facts.imported(name) for name in facts.response_models
+        self._track = (
+            any(info.is_pydantic for info in facts.classes.values())
+            or any(facts.imported(name) for name in facts.response_models)
+            or facts.project is not None
         )
 
     # --- decorators and scopes ---------------------------------------------------------
@@ -448,7 +450,7 @@ class PydanticV1Api(CodeRule):
                 return
         if model is None or model_defines(model, method, self.facts):
             return
-        info = self.facts.classes.get(model)
-        if info is not None and is_pydantic_v1_namespace(info, self.facts):
+        info = self.facts.class_of(model)
+        if info is not None and is_pydantic_v1_namespace(info):
             return
         self.report(node, f"`.{method}()` is Pydantic v1 API; use `.{V1_INSTANCE_METHODS[method]}`")

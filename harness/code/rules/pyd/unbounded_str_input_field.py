@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.facts import ClassInfo
+from harness.code.facts import ClassInfo, Facts
 from harness.code.matchers import keyword_arg, positional_args, split_optional, unwrap_annotated
 from harness.code.models import (
     ModelField,
@@ -178,13 +178,13 @@ class UnboundedStrInputField(PydanticModelRule):
         config = effective_config(info, self.facts)
         if any(key in config for key in STR_MAX_LENGTH_KEYS):
             return
-        own = [f for f in model_fields(node, self.facts) if self._unbounded(f)]
+        own = [f for f in model_fields(node, self.facts) if self._unbounded(f, self.facts)]
         for field in own:
             self.report(
                 field.node,
                 f"`{field.name}` is a `str` without `max_length` in input model `{info.name}`",
             )
-        inherited = [f.name for f, _ in inherited_fields(info, self.facts) if self._unbounded(f)]
+        inherited = [f.name for f, base in inherited_fields(info) if self._unbounded(f, base.facts)]
         if inherited:
             names = ", ".join(f"`{n}`" for n in inherited)
             self.report(
@@ -192,8 +192,8 @@ class UnboundedStrInputField(PydanticModelRule):
                 f"Input model `{info.name}` inherits `str` fields without `max_length`: {names}",
             )
 
-    def _unbounded(self, field: ModelField) -> bool:
-        facts = self.facts
+    def _unbounded(self, field: ModelField, facts: Facts) -> bool:
+        """Whether a field is an unbounded `str`, read with its declaring class's facts."""
         members, _ = split_optional(field.annotation, facts)
         if len(members) != 1:
             return False
@@ -205,12 +205,12 @@ class UnboundedStrInputField(PydanticModelRule):
         if field_keyword(field, facts, "max_length") is not None:
             return False
         metadata = annotation_metadata(field.annotation, facts)
-        return not any(self._bounds_length(meta) for meta in metadata)
+        return not any(self._bounds_length(meta, facts) for meta in metadata)
 
-    def _bounds_length(self, meta: cst.BaseExpression) -> bool:
+    def _bounds_length(self, meta: cst.BaseExpression, facts: Facts) -> bool:
         if not isinstance(meta, cst.Call):
             return False
-        callee = self.facts.resolve(meta.func)
+        callee = facts.resolve(meta.func)
         if callee in STRING_CONSTRAINTS_CALLS:
             return keyword_arg(meta, "max_length") is not None
         if callee in MAX_LEN_CALLS:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.facts import ClassInfo
+from harness.code.facts import ClassInfo, Facts
 from harness.code.matchers import is_optional_annotation
 from harness.code.models import (
     ModelField,
@@ -152,11 +152,11 @@ class UpdateModelRequiredField(PydanticModelRule):
         if not has_name_suffix(info.name, UPDATE_MODEL_SUFFIXES):
             return
         for field in model_fields(node, self.facts):
-            problem = self._problem(field)
+            problem = self._problem(field, self.facts)
             if problem is not None:
                 self.report(field.node, f"`{field.name}` {problem} in update model `{info.name}`")
         inherited = [
-            f.name for f, _ in inherited_fields(info, self.facts) if self._problem(f) is not None
+            f.name for f, base in inherited_fields(info) if self._problem(f, base.facts) is not None
         ]
         if inherited:
             names = ", ".join(f"`{n}`" for n in inherited)
@@ -165,9 +165,10 @@ class UpdateModelRequiredField(PydanticModelRule):
                 f"Update model `{info.name}` inherits fields that are not optional: {names}",
             )
 
-    def _problem(self, field: ModelField) -> str | None:
-        optional = is_optional_annotation(field.annotation, self.facts)
-        default = field_has_default(field, self.facts)
+    def _problem(self, field: ModelField, facts: Facts) -> str | None:
+        """What is wrong with a field, read with the facts of the class declaring it."""
+        optional = is_optional_annotation(field.annotation, facts)
+        default = field_has_default(field, facts)
         if optional and default:
             return None
         if optional:

@@ -237,7 +237,7 @@ class LegacyQueryApi(CodeRule):
                 self.report(receiver)
 
     def _is_model(self, name: str) -> bool:
-        info = self.facts.classes.get(name)
+        info = self.facts.class_of(self.facts.resolve_name(name))
         if info is not None:
             return info.kind in (ClassKind.SQLA_MODEL, ClassKind.SQLMODEL_TABLE) or any(
                 b is not None and b.endswith(".Model") for b in info.bases

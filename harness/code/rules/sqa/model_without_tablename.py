@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from harness.code.facts import ClassInfo, ClassKind
+from harness.code.facts import FLASK_MODEL, ClassInfo, ClassKind, Facts
 from harness.code.matchers import TRUE_LITERAL, class_attributes, class_defines
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
@@ -257,17 +257,23 @@ class ModelWithoutTablename(CodeRule):
             return
         if any(class_defines(node, n) for n in _TABLE_NAMES) or _skips_table(node):
             return
-        if any(self._base_provides_table(b, set()) for b in info.bases):
+        if any(self._base_provides_table(b, self.facts, set()) for b in info.bases):
+            return
+        if _is_test_class(node, info):
             return
         self.report(node.name)
 
-    def _base_provides_table(self, base: str | None, seen: set[str]) -> bool:
-        """A local base that is itself mapped (single-table inheritance) or that names the
-        table (`@declared_attr def __tablename__`), directly or through its own bases."""
-        info: ClassInfo | None = self.facts.classes.get(base) if base else None
-        if info is None or info.name in seen:
+    def _base_provides_table(self, base: str | None, facts: Facts, seen: set[int]) -> bool:
+        """A base (in this unit or the project) that is itself mapped (single-table
+        inheritance), that names the table (`@declared_attr def __tablename__`), or that is
+        Flask-SQLAlchemy's `db.Model` (which names tables itself), directly or through its
+        own bases."""
+        if base == FLASK_MODEL:
+            return True
+        info: ClassInfo | None = facts.class_of(base)
+        if info is None or id(info.node) in seen:
             return False
-        seen.add(info.name)
+        seen.add(id(info.node))
         if (
             info.kind is ClassKind.SQLA_MODEL
             and not _is_abstract(info.node)
@@ -276,7 +282,7 @@ class ModelWithoutTablename(CodeRule):
             return True
         if any(class_defines(info.node, n) for n in _TABLE_NAMES):
             return True
-        return any(self._base_provides_table(b, seen) for b in info.bases)
+        return any(self._base_provides_table(b, info.facts, seen) for b in info.bases)
 
 
 def _is_abstract(node: cst.ClassDef) -> bool:
@@ -307,3 +313,10 @@ def _skips_table(node: cst.ClassDef) -> bool:
             ):
                 return True
     return False
+
+
+def _is_test_class(node: cst.ClassDef, info: ClassInfo) -> bool:
+    """A test case (`class TestUser:`, a `unittest.TestCase`), which no one maps."""
+    return node.name.value.startswith("Test") or any(
+        b is not None and b.endswith("TestCase") for b in info.bases
+    )
