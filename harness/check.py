@@ -96,10 +96,7 @@ def check_batch(
         extract(j.reply, role=j.role, default_path=j.path, finish_reason=j.finish_reason)
         for j in jobs
     ]
-    results = [
-        check_units(ex.units, ruleset) if ex.outcome == "code" else []
-        for ex in extractions
-    ]
+    results = [check_units(ex.units, ruleset) if ex.outcome == "code" else [] for ex in extractions]
     ruff_per_job: list[list[tuple]] = [[() for _ in rs] for rs in results]
     if ruff_select:
         where = [

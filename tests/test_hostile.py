@@ -369,6 +369,10 @@ def _crash_on_file(units, ruleset):  # runs in the forked worker
     return [check_unit(u, ruleset) for u in units]
 
 
+def _crash_on_project(projects, ruleset):  # runs in the forked worker
+    return [_crash_on_file(list(p.units), ruleset) for p in projects]
+
+
 def test_check_code_survives_a_file_that_crashes_the_checker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -377,6 +381,7 @@ def test_check_code_survives_a_file_that_crashes_the_checker(
 
     _fork_workers(monkeypatch)
     monkeypatch.setattr(check_code, "_check_units", _crash_on_file)
+    monkeypatch.setattr(check_code, "_check_project", _crash_on_project)
     files = []
     for i in range(5):
         path = tmp_path / f"f{i}.py"

@@ -35,6 +35,23 @@ CODE_START_RE = re.compile(
     r"^(from\s+[\w.]+\s+import\b|import\s+\w|(async\s+)?def\s+\w+\s*\(|class\s+\w+\s*[(:]|@\w)"
 )
 _LABEL_MAX = 120  # a line before a fence longer than this is prose, not a file label
+# Any file a label or an info string may name: `requirements.txt`, `.gitignore`,
+# `docker-compose.yml`, `Dockerfile`, `app/models.py`.
+_OTHER_EXTENSIONS = (
+    "txt|md|markdown|rst|toml|ya?ml|json|ini|cfg|conf|env|sh|bash|zsh|ps1|bat|sql|html?|css"
+    "|jsx?|tsx?|lock|xml|csv|dockerfile|mako|j2|jinja2?"
+)
+FILE_TOKEN_RE = re.compile(
+    rf"(?<![\w/.\\:-])((?:[\w.-]+[/\\])*(?:[\w.-]*\w\.(?:{_OTHER_EXTENSIONS})"
+    r"|\.(?:gitignore|dockerignore|env(?:\.\w+)?|flake8|editorconfig|pre-commit-config\.ya?ml)"
+    r"|Dockerfile|Makefile|Procfile))(?![\w/.])",
+    re.IGNORECASE,
+)
+#: Info strings of blocks that hold Markdown, which may hold fences of their own.
+MARKDOWN_TAGS = frozenset({"markdown", "md", "mdx"})
+# Lines that begin a directory tree or a shell session, never Python.
+_SHELL_COMMANDS = "pip|pip3|uv|poetry|npm|docker|curl|uvicorn|alembic|cd|mkdir|export|source"
+TREE_OR_SHELL_RE = re.compile(rf"^(?:[│├└┌|`+\\]|\$ |[\w.-]+/\s*$|(?:{_SHELL_COMMANDS})\s)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,37 +98,65 @@ def _extract(reply: str, role: Role, default_path: str, finish_reason: str | Non
     if not blocks:
         return _bare(lines, role, default_path, cut_off)
 
-    tagged = [b for b in blocks if b.lang in PYTHON_TAGS]
-    untagged = [b for b in blocks if b.lang == ""]
+    tagged = [b for b in blocks if _is_python_block(b)]
     others = sorted({b.lang for b in blocks if b.lang and b.lang not in PYTHON_TAGS})
-    chosen = [
-        b
-        for b in blocks
-        if (b.lang in PYTHON_TAGS or (b.lang == "" and (not tagged or _parses(b.lines))))
-        and any(s.strip() for s in b.lines)
-    ]
+    candidates = [b for b in blocks if _is_python_block(b) or _untagged_python(b, bool(tagged))]
+    placeholders = [b for b in candidates if not _has_code(b.lines)]
+    chosen = [b for b in candidates if _has_code(b.lines)]
     unclosed = next((b for b in blocks if not b.closed), None)
     units = _units(chosen, role, default_path)
     if not units:
         found = f" (found: {', '.join(others)})" if others else ""
         detail = f"no Python code block{found}"
+        if placeholders:
+            detail += f"; {len(placeholders)} placeholder block(s) with comments only"
         if unclosed is not None or cut_off:
             return Extraction("truncated", (), f"{detail}; reply was cut off")
         return Extraction("no-code", (), detail)
 
-    n_py = len(tagged) + len(untagged)
     detail = f"{len(units)} code block{'s' if len(units) != 1 else ''}"
-    if n_py > len(units):
-        detail += f" ({n_py - len(units)} skipped)"
-    if unclosed is not None:
-        return Extraction(
-            "truncated",
-            units,
-            f"unclosed {unclosed.fence} fence opened at line {unclosed.open_line}",
+    skipped = len(tagged) + sum(b.lang == "" for b in blocks) - len(units)
+    if skipped:
+        detail += f" ({skipped} skipped)"
+    if unclosed is not None and unclosed in chosen:
+        # Where the text was cut decides: a block the model never closed is cut off when the
+        # reply hit its length limit, or when nothing says why it ended and the code does not
+        # parse; a model that stopped on its own just forgot the fence.
+        if cut_off or (finish_reason is None and not _parses(unclosed.lines)):
+            return Extraction(
+                "truncated",
+                units,
+                f"unclosed {unclosed.fence} fence opened at line {unclosed.open_line}",
+            )
+        detail += (
+            f"; the {unclosed.fence} fence opened at line {unclosed.open_line} is never closed"
         )
     if cut_off:
         return Extraction("truncated", units, f"{detail}; reply was cut off (finish_reason=length)")
     return Extraction("code", units, detail)
+
+
+def _is_python_block(block: _Block) -> bool:
+    """Tagged Python, or named a Python file in its info string."""
+    return block.lang in PYTHON_TAGS
+
+
+def _untagged_python(block: _Block, tagged_exist: bool) -> bool:
+    """An untagged block is Python unless its label names another kind of file, or it is a
+    directory tree or a shell session; beside tagged blocks, only if it parses."""
+    if block.lang != "":
+        return False
+    if block.label_path is not None and not is_python_path(block.label_path):
+        return False
+    first = next((ln.strip() for ln in block.lines if ln.strip()), "")
+    if TREE_OR_SHELL_RE.match(first):
+        return False
+    return not tagged_exist or _parses(block.lines)
+
+
+def _has_code(lines: tuple[str, ...]) -> bool:
+    """Anything but blank lines and comments (`# empty file` is a placeholder, not code)."""
+    return any(ln.strip() and not ln.lstrip().startswith("#") for ln in lines)
 
 
 def _blocks(lines: list[str]) -> list[_Block]:
@@ -126,9 +171,21 @@ def _blocks(lines: list[str]) -> list[_Block]:
         fence, indent = match.group("fence"), len(match.group("indent").expandtabs(4))
         lang, info_path = _parse_info(match.group("info").strip(" \t"))
         close_re = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+        # A Markdown block (a README) may hold fenced blocks itself: a fence with an info
+        # string opens one, and a bare fence closes the innermost.
+        nested = lang in MARKDOWN_TAGS
+        depth = 0
         body: list[str] = []
         j = i + 1
-        while j < n and not close_re.match(lines[j]):
+        while j < n:
+            if close_re.match(lines[j]):
+                if depth == 0:
+                    break
+                depth -= 1
+            elif (
+                nested and (inner := FENCE_OPEN_RE.match(lines[j])) and inner.group("info").strip()
+            ):
+                depth += 1
             body.append(_dedent(lines[j], indent))
             j += 1
         closed = j < n
@@ -181,9 +238,13 @@ def _label_path(lines: list[str], fence_index: int) -> str | None:
             continue
         if len(text) > _LABEL_MAX or FENCE_OPEN_RE.match(text):
             return None
-        match = PATH_TOKEN_RE.search(text)
+        match = PATH_TOKEN_RE.search(text) or FILE_TOKEN_RE.search(text)
         return match.group(1) if match else None
     return None
+
+
+def is_python_path(path: str) -> bool:
+    return path.lower().endswith((".py", ".pyi"))
 
 
 def _header_path(lines: tuple[str, ...]) -> str | None:
@@ -198,7 +259,8 @@ def _units(blocks: list[_Block], role: Role, default_path: str) -> tuple[CodeUni
     units: list[CodeUnit] = []
     unnamed = 0
     for block in blocks:
-        path = _header_path(block.lines) or block.info_path or block.label_path
+        label = block.label_path if block.label_path and is_python_path(block.label_path) else None
+        path = _header_path(block.lines) or block.info_path or label
         if path is None:
             unnamed += 1
             path = _numbered(default_path, unnamed)

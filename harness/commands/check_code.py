@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from harness.code.engine import CheckResult, RuleSet, check_unit
+from harness.code.engine import CheckResult, RuleSet, check_unit, check_units
+from harness.code.project import relative_to
 from harness.code.unit import CodeUnit, Role
 from harness.config import RulesConfig
 from harness.findings import Finding
@@ -123,70 +125,172 @@ def _split_csv(values: Sequence[str]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
+REPLY_SUFFIXES = (".md", ".markdown", ".txt")
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One thing to check: a Python file (`name` is its path below the directory named on
+    the command line, for module paths) or a model's reply (`-` is stdin)."""
+
+    path: str
+    text: str | FileProblem
+    reply: bool
+    name: str
+
+
+def find_inputs(paths: Sequence[Path], *, reply: bool = False) -> Iterator[Input]:
+    """Python files under directories; files named on the command line as they are. A
+    `.md` / `.txt` file, `-`, or any file with `reply=True` is a reply."""
+    for root in paths:
+        if str(root) == "-":
+            yield Input("-", _read_stdin(), True, "-")
+            continue
+        base = root if root.is_dir() else root.parent
+        for path in find_files([root]):
+            is_reply = reply or path.suffix.lower() in REPLY_SUFFIXES
+            display = path.as_posix()
+            name = relative_to(display, base.as_posix())
+            yield Input(display, read_source(path), is_reply, name)
+
+
+def _read_stdin() -> str | FileProblem:
+    data = click.get_binary_stream("stdin").read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return FileProblem("decode-error", f"stdin is not UTF-8: {exc}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Project:
+    """Units checked together, and where each unit's findings go."""
+
+    units: tuple[CodeUnit, ...]
+    names: tuple[str, ...]
+    owners: tuple[int, ...]  # index of the input (result row) each unit belongs to
+
+
 def check_files(
-    files: Sequence[Path],
+    files: Sequence[Path] | Sequence[Input],
     selection: Selection,
     *,
     role: Role | None = None,
     settings: RulesConfig | None = None,
 ) -> list[FileResult]:
-    """Check every file: one rule set for all, one ruff batch for every file that parses."""
+    """Check every input. The Python files form one project (their names resolve into each
+    other); the code blocks of each reply form another. One ruff batch for every unit that
+    parses. A reply's findings point at the reply's own lines."""
+    from harness.code.extract import extract
     from harness.code.ruff import run_ruff
 
+    inputs = [
+        f if isinstance(f, Input) else Input(f.as_posix(), read_source(f), False, f.as_posix())
+        for f in files
+    ]
     if selection.rules_select == []:  # only ruff codes were selected
         ruleset = RuleSet((), settings or RulesConfig())
     else:
         ruleset = RuleSet.build(selection.rules_select, selection.rules_ignore, settings)
     out: list[FileResult] = []
-    units: list[tuple[int, CodeUnit]] = []
-    for path in files:
-        display = path.as_posix()
-        source = read_source(path)
-        if isinstance(source, FileProblem):
-            out.append(FileResult(display, problem=source))
-            continue
-        units.append((len(out), CodeUnit.from_path(display, source, role)))
-        out.append(FileResult(display))
-    parsed: list[tuple[int, CodeUnit]] = []
-    for (i, unit), result in zip(
-        units, _check_isolated([u for _, u in units], ruleset), strict=True
-    ):
-        if isinstance(result, WorkerDied):
-            out[i] = FileResult(unit.path, problem=FileProblem("check-error", str(result)))
-        elif result.status == "check-error":
-            out[i] = FileResult(unit.path, problem=FileProblem("check-error", result.problem or ""))
-        elif result.parse_error is not None:
-            err = result.parse_error
-            problem = FileProblem("parse-error", err.message, err.line, err.col)
-            out[i] = FileResult(unit.path, problem=problem)
+    files_project: list[tuple[CodeUnit, str, int]] = []
+    projects: list[_Project] = []
+    for inp in inputs:
+        row = len(out)
+        out.append(FileResult(inp.path))
+        if isinstance(inp.text, FileProblem):
+            out[row] = FileResult(inp.path, problem=inp.text)
+        elif inp.reply:
+            ex = extract(inp.text, role=role or Role.OTHER, default_path="reply.py")
+            if not ex.units:
+                problem = FileProblem("no-code", ex.detail or "no Python code in the reply")
+                out[row] = FileResult(inp.path, problem=problem)
+                continue
+            units = tuple(
+                dataclasses.replace(u, role=role) if role is not None else u for u in ex.units
+            )
+            projects.append(_Project(units, tuple(u.path for u in units), (row,) * len(units)))
         else:
-            parsed.append((i, unit))
-            out[i] = FileResult(unit.path, result.findings)
-    if selection.ruff_select and parsed:
-        ruff_results = run_ruff(
-            [u for _, u in parsed], selection.ruff_select, ignore=selection.ruff_ignore
+            files_project.append((CodeUnit.from_path(inp.path, inp.text, role), inp.name, row))
+    if files_project:
+        units, names, rows = zip(*files_project, strict=True)
+        projects.insert(0, _Project(tuple(units), tuple(names), tuple(rows)))
+    checked: list[tuple[int, CodeUnit]] = []
+    per_row: dict[int, list[Finding]] = {}
+    for project, results in zip(projects, _check_isolated(projects, ruleset), strict=True):
+        for unit, row, result in zip(project.units, project.owners, results, strict=True):
+            path = out[row].path
+            if isinstance(result, WorkerDied):
+                out[row] = FileResult(path, problem=FileProblem("check-error", str(result)))
+            elif result.status == "check-error":
+                problem = FileProblem("check-error", result.problem or "")
+                out[row] = FileResult(path, problem=problem)
+            elif result.parse_error is not None:
+                err = result.parse_error
+                line = err.line + unit.first_line - 1
+                out[row] = FileResult(
+                    path, problem=FileProblem("parse-error", err.message, line, err.col)
+                )
+            else:
+                checked.append((row, unit))
+                per_row.setdefault(row, []).extend(_on_reply(result.findings, unit))
+    if selection.ruff_select and checked:
+        found = run_ruff(
+            [u for _, u in checked], selection.ruff_select, ignore=selection.ruff_ignore
         )
-        for (i, _), extra in zip(parsed, ruff_results, strict=True):
-            res = out[i]
-            merged = sorted((*res.findings, *extra), key=lambda f: (f.line, f.col, f.code))
-            out[i] = FileResult(res.path, tuple(merged))
+        for (row, unit), extra in zip(checked, found, strict=True):
+            per_row.setdefault(row, []).extend(_on_reply(extra, unit))
+    for row, findings in per_row.items():
+        if out[row].problem is None:
+            merged = sorted(findings, key=lambda f: (f.line, f.col, f.code))
+            out[row] = FileResult(out[row].path, tuple(merged))
     return out
+
+
+def _on_reply(findings: Sequence[Finding], unit: CodeUnit) -> list[Finding]:
+    """Findings moved from the unit's lines to those of the file holding it."""
+    shift = unit.first_line - 1
+    if not shift:
+        return list(findings)
+    return [
+        dataclasses.replace(f, line=f.line + shift, end_line=f.end_line + shift) for f in findings
+    ]
+
+
+def _check_project(projects: list[_Project], ruleset: RuleSet) -> list[list[CheckResult]]:
+    return [check_units(p.units, ruleset, names=p.names) for p in projects]
 
 
 def _check_units(units: list[CodeUnit], ruleset: RuleSet) -> list[CheckResult]:
     return [check_unit(u, ruleset) for u in units]
 
 
-def _check_isolated(units: list[CodeUnit], ruleset: RuleSet) -> list[CheckResult | WorkerDied]:
-    """Each file checked in a supervised worker process: a file that crashes the checker is
-    reported as such, and the other files still are."""
-    if not units:
+def _check_isolated(
+    projects: list[_Project], ruleset: RuleSet
+) -> list[list[CheckResult | WorkerDied]]:
+    """Each project checked in a supervised worker process. When a project crashes or hangs
+    the checker, its files are checked again one by one, without the project's context: a
+    file that crashes the checker is reported as such, and the other files still are."""
+    if not projects:
         return []
     worker = Worker(preload=("harness.code.engine",))
     try:
-        timeout = 60.0 + ruleset.settings.unit_timeout
-        run = functools.partial(_check_units, ruleset=ruleset)
-        return map_isolated(worker, run, units, batch=32, timeout=timeout)
+        out: list[list[CheckResult | WorkerDied]] = []
+        for project in projects:
+            timeout = 60.0 + ruleset.settings.unit_timeout * (1 + len(project.units))
+            run = functools.partial(_check_project, ruleset=ruleset)
+            (result,) = map_isolated(worker, run, [project], batch=1, timeout=timeout)
+            if isinstance(result, WorkerDied):
+                alone = functools.partial(_check_units, ruleset=ruleset)
+                result = map_isolated(
+                    worker,
+                    alone,
+                    list(project.units),
+                    batch=32,
+                    timeout=60.0 + ruleset.settings.unit_timeout,
+                )
+            out.append(result)
+        return out
     finally:
         worker.close()
 
@@ -270,7 +374,9 @@ def _validate_selectors(raw: Sequence[str]) -> None:
 
 
 @click.command("check-code")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True, path_type=Path)
+)
 @click.option(
     "--format",
     "fmt",
@@ -287,6 +393,11 @@ def _validate_selectors(raw: Sequence[str]) -> None:
     type=click.Choice([r.value for r in Role]),
     help="Treat every file as this role instead of inferring it from its path.",
 )
+@click.option(
+    "--reply",
+    is_flag=True,
+    help="Read every file as a model's reply (its code blocks), whatever its suffix.",
+)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="harness.yaml")
 @click.pass_context
 def command(
@@ -298,11 +409,18 @@ def command(
     ignore: tuple[str, ...],
     no_ruff: bool,
     role: str | None,
+    reply: bool,
     config_path: Path | None,
 ) -> None:
-    """Check Python files or directories with the code rules and ruff.
+    """Check Python files, directories or model replies with the code rules and ruff.
 
-    Exit status: 0 clean, 1 findings or files that do not parse, 2 usage error.
+    The Python files found form one project: a class's base, an imported schema or a
+    `Base = declarative_base()` in another file is known where it is used. A `.md` or
+    `.txt` file, `-` (stdin), or any file with `--reply` is read as a model's reply: its
+    Python code blocks are checked as one project, and findings point at the reply's lines.
+
+    Exit status: 0 clean, 1 findings or files that do not parse, 2 usage error or nothing
+    to check (no Python file found, no code in any reply).
     """
     from harness.config import load_config
 
@@ -312,9 +430,13 @@ def command(
         sel_raw, ign_raw, config.rules.ruff_select, config.rules.ruff and not no_ruff
     )
     _validate_selectors([*sel_raw, *ign_raw])
-    files = list(find_files(paths))
+    inputs = list(find_inputs(paths, reply=reply))
+    if not inputs:
+        where = ", ".join(p.as_posix() for p in paths)
+        click.echo(f"error: no Python file found in {where}", err=True)
+        ctx.exit(2)
     results = check_files(
-        files, selection, role=Role(role) if role else None, settings=config.rules
+        inputs, selection, role=Role(role) if role else None, settings=config.rules
     )
     text = {"text": format_text, "json": format_json, "sarif": format_sarif}[fmt](results)
     if output is not None:
@@ -324,5 +446,8 @@ def command(
             click.echo(summary_line(results), err=True)
     else:
         click.echo(text, nl=False)
+    if all(r.problem is not None and r.problem.kind == "no-code" for r in results):
+        click.echo("error: nothing was checked: no Python code in any reply", err=True)
+        ctx.exit(2)
     failed = any(r.findings or r.problem for r in results)
     ctx.exit(1 if failed else 0)
