@@ -216,7 +216,7 @@ def _parse_info(info: str) -> tuple[str, str | None]:
     head = re.split(r"[\s:]", info, maxsplit=1)[0]
     if head.lower().endswith((".py", ".pyi")):  # ```app/models.py
         return "python", head
-    path_match = PATH_TOKEN_RE.search(info[len(head) :])
+    path_match = PATH_TOKEN_RE.search(info[len(head) :].lstrip(":"))
     return head.lower(), path_match.group(1) if path_match else None
 
 

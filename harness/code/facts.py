@@ -133,6 +133,32 @@ class Symbol(StrEnum):
 
     BASE_FACTORY = "base-factory"  # `Base = declarative_base()` / `Base = db.Model`
     FLASK_DB = "flask-db"  # `db = SQLAlchemy()`
+    SESSION_FACTORY = "session-factory"  # `SessionLocal = sessionmaker(bind=engine)`
+    SESSION = "session"  # `db_session = scoped_session(...)`: a session itself
+
+
+#: Calls returning a session factory, and calls returning a session (or a proxy to one).
+SESSION_MAKERS = frozenset(
+    {
+        "sqlalchemy.orm.sessionmaker",
+        "sqlalchemy.orm.session.sessionmaker",
+        "sqlalchemy.ext.asyncio.async_sessionmaker",
+        "sqlalchemy.ext.asyncio.session.async_sessionmaker",
+    }
+)
+SESSION_CALLS = frozenset(
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.session.Session",
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session",
+        "sqlalchemy.orm.object_session",
+        "sqlalchemy.orm.session.object_session",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlmodel.Session",
+    }
+)
 
 
 class Project(Protocol):
@@ -166,6 +192,8 @@ class Facts:
     orm_mixins: frozenset[str] = frozenset()
     # names of Flask-SQLAlchemy instances: `db = SQLAlchemy()` here, or an imported `db`
     flask_db: frozenset[str] = frozenset()
+    # module-level names bound to a session factory or to a session (see `Symbol`)
+    sessions: dict[str, Symbol] = field(default_factory=dict)
 
     def resolve(self, node: cst.BaseExpression | None) -> str | None:
         """Dotted name an expression refers to here; None if it is not a name.
@@ -233,6 +261,18 @@ class Facts:
             and "." in resolved
             and self.project.lookup(resolved) is Symbol.BASE_FACTORY
         )
+
+    def session_symbol(self, resolved: str | None) -> Symbol | None:
+        """Whether a resolved name is a session factory or a session made at module level,
+        here or in the project."""
+        if resolved is None:
+            return None
+        found = self.sessions.get(resolved)
+        if found is None and self.project is not None and "." in resolved:
+            symbol = self.project.lookup(resolved)
+            if symbol in (Symbol.SESSION_FACTORY, Symbol.SESSION):
+                found = symbol  # type: ignore[assignment]
+        return found
 
     def resolve_call(self, node: cst.BaseExpression) -> str | None:
         """Dotted name of the callee, when `node` is a call."""
@@ -496,6 +536,10 @@ def collect(
                 callee = facts.resolve_call(stmt.value)
                 if callee in FLASK_SQLALCHEMY:
                     facts.flask_db |= set(names)
+                elif callee in SESSION_MAKERS:
+                    facts.sessions.update(dict.fromkeys(names, Symbol.SESSION_FACTORY))
+                elif callee in SESSION_CALLS or facts.session_symbol(callee) is not None:
+                    facts.sessions.update(dict.fromkeys(names, Symbol.SESSION))
                 elif callee in DECLARATIVE_BASE_FACTORIES or (
                     isinstance(stmt.value.func, cst.Attribute)
                     and stmt.value.func.attr.value == "generate_base"

@@ -58,6 +58,7 @@ LOG_METHODS = frozenset(
 )
 _PRINT_LIKE = frozenset(
     {"print", "traceback.print_exc", "traceback.print_exception", "warnings.warn"}
+    | {f"logging.{name}" for name in LOG_METHODS}  # `from logging import error`
 )
 
 
@@ -101,6 +102,10 @@ MAPPED_COLUMN_CALLS = frozenset(
 )
 #: Either way of declaring a column attribute.
 ORM_COLUMN_CALLS = COLUMN_CALLS | MAPPED_COLUMN_CALLS
+#: `sqlalchemy.Table` (a Core table).
+TABLE_CALLS = frozenset(
+    {"sqlalchemy.Table", "sqlalchemy.schema.Table", "sqlalchemy.sql.schema.Table"}
+)
 #: `sqlmodel.Field` (it takes `primary_key=`, `foreign_key=`, `index=`).
 SQLMODEL_FIELD_CALLS = frozenset({"sqlmodel.Field", "sqlmodel.main.Field"})
 FOREIGN_KEY_CALLS = frozenset(

@@ -174,6 +174,8 @@ class ProjectIndex:
             return Symbol.BASE_FACTORY
         if name in facts.flask_db and name not in facts.imports:
             return Symbol.FLASK_DB
+        if name in facts.sessions:
+            return facts.sessions[name]
         target = facts.imports.get(name)
         if target is not None and target != qualified:
             return self._lookup(target, hops + 1)

@@ -4,6 +4,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from harness.code.matchers import is_default_value, is_logging_call
+from harness.code.names import import_bindings
 from harness.code.subjects import ExceptHandlerRule, Handler
 from harness.registry import Invalid, Valid
 
@@ -13,6 +14,8 @@ BROAD_EXCEPTIONS = frozenset(
 )
 #: Context managers that silence the exceptions they are given.
 SUPPRESS_CALLS = frozenset({"contextlib.suppress"})
+#: Modules a handler may import just to report the error (`import logging`, then log).
+REPORTING_MODULES = frozenset({"logging", "traceback", "sys", "warnings"})
 #: Statements that neither handle nor propagate: `pass`, `continue`, `break`.
 NO_OP_STATEMENT = m.Pass() | m.Continue() | m.Break()
 #: An expression statement with no effect: `...` or a bare string (a comment in disguise).
@@ -40,6 +43,10 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
       (which tells the client the request failed) are not flagged.
     - Assigning a default constant to a plain name (`user = None`) counts as swallowing: it is
       the same as returning that default.
+    - Logging is a call on a name containing `log` (`logger.error`, `self.log.warning`), a
+      logging function imported by name (`from logging import exception`), `print`,
+      `traceback.print_exc()` or `warnings.warn`; importing `logging`, `traceback`, `sys` or
+      `warnings` in the handler to do so is part of the logging.
 
     ## Why is this bad?
     The caller cannot tell "nothing found" from "the database is down": the real error, its
@@ -71,6 +78,15 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
     name = "broad-except-swallows-error"
     message = "Broad exception handler swallows the error; catch specific exceptions or re-raise"
     valid = (
+        # Importing a fallback in the handler is real work, not reporting.
+        Valid("""
+            def parse(text):
+                try:
+                    return fast_parse(text)
+                except Exception:
+                    import json
+                    return json.loads(text)
+            """),
         # Re-raises after logging.
         Valid("""
             try:
@@ -141,6 +157,32 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
             """),
     )
     invalid = (
+        # Logging functions imported by name; a handler importing logging to log.
+        Invalid(
+            """
+            from logging import exception
+
+            def load(repo):
+                try:
+                    return repo.all()
+                except Exception:
+                    exception("load failed")
+                    return []
+            """,
+            line=6,
+        ),
+        Invalid(
+            """
+            def load(repo):
+                try:
+                    return repo.all()
+                except Exception as exc:
+                    import logging
+                    logging.getLogger(__name__).error("load failed: %s", exc)
+                    return None
+            """,
+            line=4,
+        ),
         Invalid(
             """
             try:
@@ -261,6 +303,9 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
     def _small_swallows(self, node: cst.BaseSmallStatement) -> bool:
         if m.matches(node, NO_OP_STATEMENT | NO_OP_EXPRESSION):
             return True
+        if isinstance(node, cst.Import | cst.ImportFrom):  # `import logging`, then it logs
+            modules = [full.split(".", 1)[0] for _, full in import_bindings(node, None)]
+            return bool(modules) and all(name in REPORTING_MODULES for name in modules)
         if isinstance(node, cst.Return):
             return is_default_value(node.value)
         if isinstance(node, cst.Expr):

@@ -5,6 +5,9 @@ import libcst as cst
 from harness.code.facts import ClassKind
 from harness.code.matchers import (
     SQLMODEL_FIELD_CALLS,
+    TABLE_CALLS,
+    callee_tail,
+    positional_args,
     TYPING_ANNOTATED,
     class_attributes,
     column_call,
@@ -32,12 +35,19 @@ class IntIdField(CodeRule):
       any alias, `sa.Integer` or `Integer()`), or, without an explicit SQL type, whose
       annotation is `Mapped[int]` (also through an `Annotated[int, mapped_column(...)]`
       alias such as `intpk`);
+    - in Core tables, a primary-key or `ForeignKey` `Column(...)` of `Table(...)` with an
+      integer SQL type;
     - in SQLModel tables, a `Field(primary_key=True)` or `Field(foreign_key=...)` annotated
       `int` (also `int | None`);
     - in Pydantic read models (a name ending with one of `read_model_suffixes`, or used as a
       `response_model=`), a field `id` or `<name>_id` annotated `int`.
 
     Other integer columns, write models, dataclasses and plain classes are not checked.
+
+    A class is an ORM class through its base in any file of the project, or, when its base is
+    unknown (a fragment: "the rest is unchanged"), when its body has `__tablename__` or
+    `Column(...)` / `mapped_column(...)` attributes. In a fragment that imports nothing,
+    `Column`, `Integer`, `mapped_column` and `Mapped` mean SQLAlchemy's.
 
     ## Why is this bad?
     Sequential integer ids leak how many rows exist and how fast they grow, invite
@@ -91,6 +101,23 @@ class IntIdField(CodeRule):
     name = "int-id-field"
     message = "Integer id; use a UUID (`uuid.UUID`) for primary keys and ids"
     valid = (
+        # A fragment whose `Column` and `Integer` are bound to something else.
+        Valid("""
+            from myorm import Column, Integer
+
+            class UserDB(Base):
+                __tablename__ = "users"
+                id = Column(Integer, primary_key=True)
+            """),
+        # A Core table keyed by a UUID, and a non-key integer column.
+        Valid("""
+            from sqlalchemy import Column, Integer, MetaData, Table, Uuid
+
+            metadata = MetaData()
+            users = Table(
+                "users", metadata, Column("id", Uuid, primary_key=True), Column("age", Integer)
+            )
+            """),
         Valid("""
             import uuid
 
@@ -108,13 +135,7 @@ class IntIdField(CodeRule):
                 org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey('orgs.id'), index=True)
                 login_count: Mapped[int] = mapped_column(default=0)
             """),
-        # Core tables, plain dataclasses and write models are not checked.
-        Valid("""
-            import sqlalchemy as sa
-
-            metadata = sa.MetaData()
-            users = sa.Table('users', metadata, sa.Column('id', sa.Integer, primary_key=True))
-            """),
+        # Plain dataclasses and write models are not checked.
         Valid("""
             from dataclasses import dataclass
 
@@ -161,6 +182,39 @@ class IntIdField(CodeRule):
             """),
     )
     invalid = (
+        # A fragment: no import, the base defined elsewhere.
+        Invalid(
+            """
+            class UserDB(Base):
+                __tablename__ = "users"
+                id = Column(Integer, primary_key=True)
+            """,
+            line=3,
+        ),
+        # Core tables.
+        Invalid(
+            """
+            import sqlalchemy as sa
+
+            metadata = sa.MetaData()
+            users = sa.Table('users', metadata, sa.Column('id', sa.Integer, primary_key=True))
+            """,
+            line=4,
+        ),
+        Invalid(
+            """
+            from sqlalchemy import Column, Integer, MetaData, String, Table
+
+            metadata = MetaData()
+            users = Table(
+                "users",
+                metadata,
+                Column("id", Integer, primary_key=True),
+                Column("name", String(50)),
+            )
+            """,
+            line=7,
+        ),
         Invalid(
             """
             from flask_sqlalchemy import SQLAlchemy
@@ -303,6 +357,15 @@ class IntIdField(CodeRule):
             self._check_sqlmodel(node)
         elif declarative_class(node, self.facts) is not None:
             self._check_declarative(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """A Core table: `Table("users", metadata, Column("id", Integer, primary_key=True))`."""
+        if callee_tail(node) != "Table" or self.facts.resolve(node.func) not in TABLE_CALLS:
+            return
+        for arg in positional_args(node):
+            column = column_call(arg, self.facts)
+            if column is not None and self._is_int_key([column], None):
+                self.report(column)
 
     def _check_declarative(self, node: cst.ClassDef) -> None:
         for attr in class_attributes(node):

@@ -3,8 +3,9 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from harness.code.facts import ClassKind, iter_statements
+from harness.code.facts import SESSION_CALLS, ClassKind, Symbol
 from harness.code.matchers import positional_args, split_optional, unwrap_annotated
+from harness.code.names import Binding
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
 
@@ -66,8 +67,12 @@ class LegacyQueryApi(CodeRule):
     `session`, `db`, `db_session`, `dbsession`, `sess` or `db_sess` (leading underscores
     ignored, so `self._session` and `db.session` count), a parameter or variable annotated
     `Session` / `AsyncSession` / `scoped_session` from SQLAlchemy or SQLModel (also inside
-    `Optional[...]` or `Annotated[...]`), a `with Session(engine) as s:` target, or
-    `Session(...)` itself. A call whose first argument is a string literal
+    `Optional[...]` or `Annotated[...]`), a variable assigned a session (`s = Session(engine)`,
+    `s = SessionLocal()` where `SessionLocal = sessionmaker(...)` here or in another file of
+    the project, `s = object_session(x)`), a `with Session(engine) as s:` target, a
+    module-level `scoped_session(...)` object, or such a call itself
+    (`object_session(x).query(...)`). In a fragment that imports nothing, `Session` means
+    SQLAlchemy's. A call whose first argument is a string literal
     (`db.query("SELECT 1")`, other libraries' raw SQL) is not flagged, nor is `.query(` on
     anything else (`es.query(...)`, `client.query(...)`). `Model.query.<method>(...)` is
     flagged when `Model` is an ORM class of the file or an imported class name
@@ -139,6 +144,19 @@ class LegacyQueryApi(CodeRule):
 
             def page():
                 return request.query.get('page')
+            """),
+        # A parameter named like a class, with no annotation, is not a session.
+        Valid("""
+            def search(Session, term):
+                return Session.query(term)
+            """),
+        # A name bound to something else in the function is not a guess.
+        Valid("""
+            from elasticsearch import Elasticsearch
+
+            def search(term):
+                s = Elasticsearch()
+                return s.query(term)
             """),
     )
     invalid = (
@@ -218,6 +236,57 @@ class LegacyQueryApi(CodeRule):
             line=10,
             count=2,
         ),
+        # A session made in the function, from a factory of another block, or found again.
+        Invalid(
+            """
+            from sqlalchemy.orm import Session
+
+            def count(engine):
+                s = Session(engine)
+                return s.query(User).count()
+            """,
+            line=5,
+        ),
+        Invalid(
+            """
+            from sqlalchemy.orm import object_session
+
+            def siblings(task):
+                return object_session(task).query(Task).all()
+            """,
+            line=4,
+        ),
+        Invalid(
+            """
+            from sqlalchemy.orm import scoped_session, sessionmaker
+
+            Session = scoped_session(sessionmaker())
+
+            def users():
+                return Session.query(User).all()
+            """,
+            line=6,
+        ),
+        Invalid(
+            """
+            from sqlalchemy.orm import sessionmaker
+
+            SessionLocal = sessionmaker()
+
+            def users():
+                conn = SessionLocal()
+                return conn.query(User).all()
+            """,
+            line=7,
+        ),
+        # A fragment that imports nothing: `Session` is SQLAlchemy's.
+        Invalid(
+            """
+            def get_user(conn: Session, user_id: int):
+                return conn.query(User).get(user_id)
+            """,
+            line=2,
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -245,20 +314,26 @@ class LegacyQueryApi(CodeRule):
         # An imported class (`from app.models import User`), not `from flask import request`.
         return name in self.facts.imports and name[:1].isupper()
 
-    def _is_session(self, receiver: cst.BaseExpression) -> bool:
+    def _is_session(self, receiver: cst.BaseExpression, depth: int = 0) -> bool:
+        facts = self.facts
         if isinstance(receiver, cst.Attribute):
             return receiver.attr.value.lstrip("_") in SESSION_NAMES
-        if isinstance(receiver, cst.Call):
-            return self.facts.resolve(receiver.func) in SESSION_TYPES
+        if isinstance(receiver, cst.Call):  # `Session(engine)`, `SessionLocal()`
+            callee = facts.resolve(receiver.func)
+            return (
+                callee in SESSION_TYPES
+                or callee in SESSION_CALLS
+                or (facts.session_symbol(callee) is Symbol.SESSION_FACTORY)
+            )
         if not isinstance(receiver, cst.Name):
             return False
         if receiver.value.lstrip("_") in SESSION_NAMES:
             return True
-        return any(
-            self._binds_session(scope, receiver.value)
-            for scope in reversed(self.ancestors)
-            if isinstance(scope, cst.FunctionDef)
-        )
+        for scope in reversed(facts.scopes):
+            found = scope.get(receiver.value)
+            if found is not None:
+                return depth < 3 and any(self._binds_session(b, depth) for b in found)
+        return facts.session_symbol(facts.resolve(receiver)) is Symbol.SESSION
 
     def _is_session_type(self, annotation: cst.BaseExpression) -> bool:
         members, _ = split_optional(annotation, self.facts)
@@ -267,19 +342,12 @@ class LegacyQueryApi(CodeRule):
             for member in members
         )
 
-    def _binds_session(self, func: cst.FunctionDef, name: str) -> bool:
-        """`name: Session` as a parameter or variable, or `with Session(...) as name`."""
-        params = func.params
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            if param.name.value == name and param.annotation is not None:
-                return self._is_session_type(param.annotation.annotation)
-        for stmt in iter_statements(func.body):
-            if m.matches(stmt, m.AnnAssign(target=m.Name(name))):
-                return self._is_session_type(stmt.annotation.annotation)  # type: ignore[attr-defined]
-            if isinstance(stmt, cst.With):
-                for item in stmt.items:
-                    if m.matches(
-                        item, m.WithItem(item=m.Call(), asname=m.AsName(name=m.Name(name)))
-                    ):
-                        return self.facts.resolve(item.item.func) in SESSION_TYPES  # type: ignore[attr-defined]
-        return False
+    def _binds_session(self, binding: Binding, depth: int) -> bool:
+        """`name: Session` as a parameter or variable, `s = Session(engine)`,
+        `s = SessionLocal()`, `with Session(...) as s`, `s = object_session(x)`."""
+        if binding.annotation is not None and self._is_session_type(binding.annotation):
+            return True
+        value = binding.value
+        if isinstance(value, cst.Await):
+            value = value.expression
+        return value is not None and self._is_session(value, depth + 1)
