@@ -125,7 +125,7 @@ def test_role_override(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
     assert _run(base, capsys)[0] == 0
     code, out, _ = _run([*base, "--role", "service"], capsys)
     assert code == 1
-    assert "app/routers/users.py:13:9: SVC001" in out
+    assert "app/routers/users.py:19:9: SVC001" in out
 
 
 def test_usage_errors_exit_two(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -6,13 +6,29 @@ when the unit says `from pydantic import BaseModel as BM`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
 import libcst as cst
 
+from harness.code.known import (
+    ABSTRACT_BASES,
+    DECLARATIVE_BASE_FACTORIES,
+    DECLARATIVE_BASES,
+    DECLARATIVE_MIXIN_DECORATORS,
+    FLASK_MODEL,
+    FLASK_SESSION,
+    FLASK_SQLALCHEMY,
+    MAPPED_ANNOTATIONS,
+    MIXIN_BASES,
+    ORM_COLUMN_CALLS,
+    PYDANTIC_BASES,
+    SESSION_CALLS,
+    SESSION_MAKERS,
+    SQLALCHEMY_ORM_NAMES,
+)
 from harness.code.names import (
     FRAGMENT,
     SQLMODEL_FRAGMENT,
@@ -31,81 +47,6 @@ class ClassKind(StrEnum):
     SQLA_MODEL = "sqlalchemy-model"  # a mapped ORM class
     SQLMODEL_TABLE = "sqlmodel-table"  # SQLModel with table=True: both ORM and pydantic
     OTHER = "other"
-
-
-PYDANTIC_BASES = frozenset(
-    {
-        "pydantic.BaseModel",
-        "pydantic.main.BaseModel",
-        "pydantic.RootModel",
-        "pydantic.root_model.RootModel",
-        "pydantic.v1.BaseModel",
-        "pydantic_settings.BaseSettings",
-        "pydantic.BaseSettings",
-        "sqlmodel.SQLModel",
-    }
-)
-DECLARATIVE_BASES = frozenset(
-    {
-        "sqlalchemy.orm.DeclarativeBase",
-        "sqlalchemy.orm.DeclarativeBaseNoMeta",
-        "sqlalchemy.orm.decl_api.DeclarativeBase",
-        "sqlalchemy.ext.asyncio.AsyncAttrs",
-    }
-)
-DECLARATIVE_BASE_FACTORIES = frozenset(
-    {
-        "sqlalchemy.orm.declarative_base",
-        "sqlalchemy.ext.declarative.declarative_base",
-        "sqlalchemy.orm.decl_api.declarative_base",
-    }
-)
-#: Flask-SQLAlchemy: `db = SQLAlchemy(app)` exposes `sqlalchemy` and `sqlalchemy.orm` names as
-#: attributes (`db.Column`, `db.relationship`), `db.Model` (a declarative base) and `db.session`.
-FLASK_SQLALCHEMY = frozenset(
-    {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
-)
-FLASK_MODEL = "flask_sqlalchemy.SQLAlchemy.Model"
-FLASK_SESSION = "flask_sqlalchemy.SQLAlchemy.session"
-#: The `sqlalchemy.orm` names among them; every other attribute is a `sqlalchemy` name.
-SQLALCHEMY_ORM_NAMES = frozenset(
-    {
-        "Mapped",
-        "mapped_column",
-        "relationship",
-        "relation",
-        "backref",
-        "dynamic_loader",
-        "declared_attr",
-        "column_property",
-        "composite",
-        "synonym",
-        "deferred",
-        "query_expression",
-        "validates",
-        "aliased",
-        "joinedload",
-        "selectinload",
-        "subqueryload",
-        "lazyload",
-        "noload",
-        "raiseload",
-        "contains_eager",
-        "load_only",
-        "defer",
-        "undefer",
-        "with_expression",
-        "foreign",
-        "remote",
-        "Session",
-        "scoped_session",
-        "sessionmaker",
-        "DeclarativeBase",
-    }
-)
-ORM_COLUMN_CALLS = frozenset(
-    {"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.orm.mapped_column"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,34 +78,27 @@ class Symbol(StrEnum):
     SESSION = "session"  # `db_session = scoped_session(...)`: a session itself
 
 
-#: Calls returning a session factory, and calls returning a session (or a proxy to one).
-SESSION_MAKERS = frozenset(
-    {
-        "sqlalchemy.orm.sessionmaker",
-        "sqlalchemy.orm.session.sessionmaker",
-        "sqlalchemy.ext.asyncio.async_sessionmaker",
-        "sqlalchemy.ext.asyncio.session.async_sessionmaker",
-    }
-)
-SESSION_CALLS = frozenset(
-    {
-        "sqlalchemy.orm.Session",
-        "sqlalchemy.orm.session.Session",
-        "sqlalchemy.orm.scoped_session",
-        "sqlalchemy.orm.scoping.scoped_session",
-        "sqlalchemy.orm.object_session",
-        "sqlalchemy.orm.session.object_session",
-        "sqlalchemy.ext.asyncio.AsyncSession",
-        "sqlalchemy.ext.asyncio.async_scoped_session",
-        "sqlmodel.Session",
-    }
-)
+@dataclass(frozen=True, slots=True)
+class FunctionInfo:
+    """A module-level function, with the facts of the unit defining it."""
+
+    name: str
+    node: cst.FunctionDef
+    facts: Facts = field(compare=False, repr=False)
 
 
 class Project(Protocol):
     """The other units of a project: what a qualified name (`app.db.Base`) is there."""
 
-    def lookup(self, qualified: str) -> ClassInfo | Symbol | None: ...
+    def lookup(self, qualified: str) -> ClassInfo | FunctionInfo | Symbol | None: ...
+
+    def units(self) -> list[Facts]:
+        """The facts of every unit that parsed."""
+        ...
+
+    def shared(self, key: str, build: Callable[[], object]) -> object:
+        """A value derived from the whole project, built once."""
+        ...
 
 
 @dataclass(slots=True)
@@ -179,6 +113,8 @@ class Facts:
     imports: dict[str, str] = field(default_factory=dict)
     bound: frozenset[str] = frozenset()  # names the module binds other than by import
     star_modules: tuple[str, ...] = ()
+    module: cst.Module | None = None
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)  # module-level defs
     fragment: dict[str, str] = field(default_factory=lambda: FRAGMENT)
     # The scopes enclosing the node being visited, outermost first (kept by the walk).
     scopes: list[Scope] = field(default_factory=list)
@@ -248,6 +184,16 @@ class Facts:
         if info is None and self.project is not None and "." in resolved:
             found = self.project.lookup(resolved)
             info = found if isinstance(found, ClassInfo) else None
+        return info
+
+    def function_of(self, resolved: str | None) -> FunctionInfo | None:
+        """The module-level function a resolved name refers to, here or in the project."""
+        if resolved is None:
+            return None
+        info = self.functions.get(resolved)
+        if info is None and self.project is not None and "." in resolved:
+            found = self.project.lookup(resolved)
+            info = found if isinstance(found, FunctionInfo) else None
         return info
 
     def is_base_factory(self, resolved: str | None) -> bool:
@@ -383,20 +329,6 @@ def _has_table_true(node: cst.ClassDef) -> bool:
     )
 
 
-#: Bases that make a class abstract: it maps no table of its own.
-ABSTRACT_BASES = frozenset(
-    {
-        "sqlalchemy.ext.declarative.AbstractConcreteBase",
-        "sqlalchemy.orm.AbstractConcreteBase",
-        "sqlalchemy.ext.declarative.api.AbstractConcreteBase",
-    }
-)
-#: Bases only declarative mixins and bases have.
-MIXIN_BASES = frozenset(
-    {"sqlalchemy.orm.MappedAsDataclass", "sqlalchemy.orm.decl_api.MappedAsDataclass"}
-)
-
-
 def _is_abstract(node: cst.ClassDef, bases: tuple[str | None, ...]) -> bool:
     """`__abstract__ = True` in the body, or an `AbstractConcreteBase` base."""
     if not ABSTRACT_BASES.isdisjoint(bases):
@@ -450,12 +382,6 @@ def _generic_origin(node: cst.BaseExpression) -> cst.BaseExpression:
     return node.value if isinstance(node, cst.Subscript) else node
 
 
-MAPPED_ANNOTATIONS = frozenset({"sqlalchemy.orm.Mapped", "sqlalchemy.orm.base.Mapped"})
-DECLARATIVE_MIXIN_DECORATORS = frozenset(
-    {"sqlalchemy.orm.declarative_mixin", "sqlalchemy.orm.decl_api.declarative_mixin"}
-)
-
-
 def declares_mixin(info: ClassInfo) -> bool:
     """`@declarative_mixin`, a `MappedAsDataclass` base, or an attribute annotated
     `Mapped[...]` (only ORM code does that)."""
@@ -506,7 +432,10 @@ def collect(
 ) -> Facts:
     """Build the facts for one parsed unit. Walks statements only, never expressions.
     `package` makes relative imports absolute; `project` resolves names of other units."""
-    facts = Facts(role=role, path=path, package=package, project=project)
+    facts = Facts(role=role, path=path, package=package, project=project, module=module)
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef):
+            facts.functions[stmt.name.value] = FunctionInfo(stmt.name.value, stmt, facts)
     top: Scope = {}
     body_bindings(module, top, package)
     facts.bound = frozenset(

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import libcst as cst
 import libcst.matchers as m
 
+from harness.code.known import ORM_COLUMN_CALLS
+
 if TYPE_CHECKING:
     from harness.code.facts import ClassInfo, Facts
 
@@ -92,16 +94,6 @@ def is_logging_call(node: cst.BaseExpression, facts: Facts) -> bool:
 
 # --- SQLAlchemy / SQLModel ORM classes (used by SQA and IDS rules) -------------------------
 
-#: `sqlalchemy.Column` under every public path.
-COLUMN_CALLS = frozenset(
-    {"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.sql.schema.Column"}
-)
-#: `sqlalchemy.orm.mapped_column`.
-MAPPED_COLUMN_CALLS = frozenset(
-    {"sqlalchemy.orm.mapped_column", "sqlalchemy.orm._orm_constructors.mapped_column"}
-)
-#: Either way of declaring a column attribute.
-ORM_COLUMN_CALLS = COLUMN_CALLS | MAPPED_COLUMN_CALLS
 #: `sqlalchemy.Table` (a Core table).
 TABLE_CALLS = frozenset(
     {"sqlalchemy.Table", "sqlalchemy.schema.Table", "sqlalchemy.sql.schema.Table"}

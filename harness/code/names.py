@@ -233,9 +233,9 @@ def body_bindings(body: cst.CSTNode, scope: Scope, module: str | None) -> None:
                 _add(scope, local, Binding(BindingKind.IMPORT, qualified=full))
         elif isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             _add(scope, stmt.name.value, Binding(BindingKind.DEF))
-        elif isinstance(stmt, cst.For):
+        elif isinstance(stmt, cst.For):  # the value is what the loop runs over
             for name in _targets(stmt.target):
-                _add(scope, name.value, Binding(BindingKind.LOOP))
+                _add(scope, name.value, Binding(BindingKind.LOOP, value=stmt.iter))
         elif isinstance(stmt, cst.With):
             for item in stmt.items:
                 if item.asname is not None:
@@ -265,7 +265,7 @@ def comprehension_scope(node: cst.BaseComp) -> Scope:
     comp: cst.CompFor | None = node.for_in
     while comp is not None:
         for name in _targets(comp.target):
-            _add(scope, name.value, Binding(BindingKind.LOOP))
+            _add(scope, name.value, Binding(BindingKind.LOOP, value=comp.iter))
         comp = comp.inner_for_in
     return scope
 

@@ -9,13 +9,13 @@ classified, whatever the order of the files; an import cycle sees the classes bu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import libcst as cst
 
-from harness.code.facts import ClassInfo, Facts, Symbol, collect, orm_mixins
+from harness.code.facts import ClassInfo, Facts, FunctionInfo, Symbol, collect, orm_mixins
 from harness.code.unit import CodeUnit
 
 #: Top-level packages of the libraries the rules know: never looked for in the project
@@ -92,7 +92,8 @@ class ProjectIndex:
                 self._suffix.setdefault(".".join(parts[k:]), []).append(i)
         self._facts: dict[int, Facts] = {}
         self._busy: set[int] = set()
-        self._memo: dict[str, ClassInfo | Symbol | None] = {}
+        self._memo: dict[str, ClassInfo | FunctionInfo | Symbol | None] = {}
+        self._shared: dict[str, object] = {}
         self._ready = False
 
     def __len__(self) -> int:
@@ -117,6 +118,14 @@ class ProjectIndex:
             self._busy.discard(i)
         self._facts[i] = found
         return found
+
+    def units(self) -> list[Facts]:
+        return [f for i in range(len(self._units)) if (f := self.facts(i)) is not None]
+
+    def shared(self, key: str, build: Callable[[], object]) -> object:
+        if key not in self._shared:
+            self._shared[key] = build()
+        return self._shared[key]
 
     def finish(self) -> None:
         """After every unit's facts are built: mark classes of one unit that are mixins of
@@ -145,7 +154,7 @@ class ProjectIndex:
                 return i
         return None
 
-    def lookup(self, qualified: str) -> ClassInfo | Symbol | None:
+    def lookup(self, qualified: str) -> ClassInfo | FunctionInfo | Symbol | None:
         """What `qualified` (`app.db.Base`) is in the project: a class, a declarative base
         factory, a Flask-SQLAlchemy instance, or None."""
         if self._ready and qualified in self._memo:
@@ -155,7 +164,7 @@ class ProjectIndex:
             self._memo[qualified] = found
         return found
 
-    def _lookup(self, qualified: str, hops: int) -> ClassInfo | Symbol | None:
+    def _lookup(self, qualified: str, hops: int) -> ClassInfo | FunctionInfo | Symbol | None:
         module, _, name = qualified.rpartition(".")
         if not module or hops > MAX_HOPS:
             return None
@@ -170,6 +179,9 @@ class ProjectIndex:
         info = facts.classes.get(name)
         if info is not None:
             return info
+        function = facts.functions.get(name)
+        if function is not None:
+            return function
         if name in facts.base_factories:
             return Symbol.BASE_FACTORY
         if name in facts.flask_db and name not in facts.imports:

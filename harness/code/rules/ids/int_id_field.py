@@ -6,9 +6,8 @@ from harness.code.facts import ClassKind
 from harness.code.matchers import (
     SQLMODEL_FIELD_CALLS,
     TABLE_CALLS,
-    callee_tail,
-    positional_args,
     TYPING_ANNOTATED,
+    callee_tail,
     class_attributes,
     column_call,
     column_type_is_int,
@@ -18,6 +17,7 @@ from harness.code.matchers import (
     keyword_arg,
     keyword_is_true,
     mapped_inner,
+    positional_args,
     unwrap_annotated,
 )
 from harness.code.models import is_read_model, model_fields

@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from harness.code.evidence import orm_built_models
 from harness.code.facts import ClassInfo
 from harness.code.matchers import TRUE_LITERAL
 from harness.code.models import (
@@ -30,11 +31,25 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
     `Detail`) or that is used as a FastAPI `response_model=`, and whose name does not end
     with an input-model suffix (`rules.input_model_suffixes`: `Create`, `Update`, ...).
 
-    Every read model is checked, not only those visibly built from ORM objects: response
-    models are where ORM rows end up. A model with the v1 `orm_mode = True` instead is
-    flagged too (Pydantic v2 ignores it). Models deriving from `SQLModel` (on by default),
-    `RootModel` or `Generic[T]` (containers such as `Page[UserRead]`, built from dicts), or a
-    base imported from another module (which may set it) are skipped.
+    A read model is only flagged on evidence, in any file of the project, that it is built
+    from ORM objects:
+    - `Model.from_orm(x)`, or `Model.model_validate(x)` with `x` an ORM value;
+    - a route with `response_model=Model` (or `list[Model]`), or a function annotated to
+      return it, that returns an ORM value.
+
+    An ORM value is what the code shows to be an instance (or a list) of an ORM class: a call
+    of the class, a session read (`db.get(User, id)`, `db.query(User).first()`,
+    `session.scalars(...).all()`, `User.query.get(id)`), a call of a project function that is
+    annotated to return an ORM class or returns such a value, or a local name bound to one of
+    these or annotated with an ORM class. Sessions are known by their annotation or by the
+    names `session`, `db`, `db_session`, `sess` (a guess from the name). A model built from
+    dicts or keyword arguments (`UserRead(**data)`, `UserRead(id=u.id)`), and every read
+    model of an app without ORM classes, is not flagged.
+
+    The v1 `orm_mode = True` counts as set (Pydantic v2 maps it, with a warning; PYD002
+    flags the key). Models deriving from `SQLModel` (on by default), `RootModel` or
+    `Generic[T]` (containers such as `Page[UserRead]`, built from dicts), or a base known
+    neither in the unit nor in the project (which may set it) are skipped.
 
     ## Why is this bad?
     Without `from_attributes`, `UserRead.model_validate(orm_user)` and FastAPI's response
@@ -44,21 +59,29 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
     ## Example
     ```python
     from pydantic import BaseModel, EmailStr
+    from sqlalchemy.orm import Session
 
     class UserRead(BaseModel):
         id: int
         email: EmailStr
+
+    def get_user(db: Session, user_id: int) -> UserRead:
+        return db.get(User, user_id)
     ```
 
     ## Use instead
     ```python
     from pydantic import BaseModel, ConfigDict, EmailStr
+    from sqlalchemy.orm import Session
 
     class UserRead(BaseModel):
         model_config = ConfigDict(from_attributes=True)
 
         id: int
         email: EmailStr
+
+    def get_user(db: Session, user_id: int) -> UserRead:
+        return db.get(User, user_id)
     ```
     """
 
@@ -73,6 +96,9 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
             class UserRead(BaseModel):
                 model_config = ConfigDict(from_attributes=True)
                 id: int
+
+            def show(user: User) -> UserRead:
+                return UserRead.model_validate(user)
             """),
         # Inherited from a local base, as a dict literal.
         Valid("""
@@ -83,17 +109,41 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
 
             class UserOut(ORMModel):
                 id: int
+
+            def show(user):
+                return UserOut.from_orm(user)
             """),
-        # Input models and plain classes / dataclasses with read-model names.
+        # No evidence: an app without ORM, models built from dicts or keywords.
         Valid("""
+            from fastapi import APIRouter
             from pydantic import BaseModel
 
-            class UserCreate(BaseModel):
-                name: str
+            class WeatherResponse(BaseModel):
+                city: str
+                celsius: float
 
-            class UserUpdate(BaseModel):
-                name: str | None = None
+            router = APIRouter()
+
+            @router.get('/weather', response_model=WeatherResponse)
+            async def weather(city: str) -> WeatherResponse:
+                data = await fetch(city)
+                return WeatherResponse(**data)
             """),
+        Valid("""
+            from pydantic import BaseModel
+            from sqlalchemy.orm import Session
+
+            class UserRead(BaseModel):
+                id: int
+
+            def show(db: Session, user_id: int) -> UserRead:
+                user = db.get(User, user_id)
+                return UserRead(id=user.id)
+
+            def parse(payload: dict) -> UserRead:
+                return UserRead.model_validate(payload)
+            """),
+        # Plain classes / dataclasses with read-model names.
         Valid("""
             from dataclasses import dataclass
 
@@ -101,8 +151,8 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
             class UserRead:
                 id: int
 
-            class ItemResponse:
-                id: int
+            def show(db, user_id) -> UserRead:
+                return db.get(User, user_id)
             """),
         # SQLModel turns it on by default; a base from another module may set it.
         Valid("""
@@ -110,54 +160,21 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
 
             class HeroPublic(SQLModel):
                 id: int
+
+            def show(db, hero_id) -> HeroPublic:
+                return db.get(Hero, hero_id)
             """),
         Valid("""
             from app.schemas.base import ORMBase
 
             class UserRead(ORMBase):
                 id: int
+
+            def show(db, user_id) -> UserRead:
+                return db.get(User, user_id)
             """),
+        # v1 `orm_mode` works (with a warning); PYD002 flags the key itself.
         Valid("""
-            from typing import Generic, TypeVar
-            from pydantic import BaseModel
-
-            T = TypeVar('T')
-
-            class PageResponse(BaseModel, Generic[T]):
-                items: list[T]
-            """),
-        Valid('''
-            from pydantic import BaseModel
-
-            class UserRead(BaseModel, from_attributes=True):
-                """Without from_attributes this would fail."""
-                id: int
-            '''),
-    )
-    invalid = (
-        Invalid(
-            """
-            from pydantic import BaseModel
-
-            class UserRead(BaseModel):
-                id: int
-            """,
-            line=3,
-        ),
-        Invalid(
-            """
-            from pydantic import BaseModel, ConfigDict
-
-            class Base(BaseModel):
-                model_config = ConfigDict(str_strip_whitespace=True)
-
-            class UserOut(Base):
-                id: int
-            """,
-            line=6,
-        ),
-        Invalid(
-            """
             from pydantic import BaseModel
 
             class UserRead(BaseModel):
@@ -165,25 +182,80 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
 
                 class Config:
                     orm_mode = True
-            """,
-            line=3,
-        ),
-        Invalid(
-            """
-            from fastapi import APIRouter
+
+            def show(user):
+                return UserRead.from_orm(user)
+            """),
+        Valid('''
             from pydantic import BaseModel
 
-            class Profile(BaseModel):
-                bio: str
+            class UserRead(BaseModel, from_attributes=True):
+                """Without from_attributes this would fail."""
+                id: int
 
-            router = APIRouter()
+            def show(user):
+                return UserRead.from_orm(user)
+            '''),
+    )
+    invalid = (
+        # Returned from a session read by a function annotated with the model.
+        Invalid(
+            """
+            from pydantic import BaseModel
+            from sqlalchemy.orm import Session
 
-            @router.get('/me', response_model=Profile)
-            async def me() -> Profile:
-                return Profile(bio='')
+            class UserRead(BaseModel):
+                id: int
+
+            def show(db: Session, user_id: int) -> UserRead:
+                return db.query(User).filter(User.id == user_id).first()
             """,
             line=4,
         ),
+        # A base that sets other keys; validated from an ORM instance.
+        Invalid(
+            """
+            from pydantic import BaseModel, ConfigDict
+            from sqlalchemy.orm import DeclarativeBase
+
+            class Base(DeclarativeBase):
+                pass
+
+            class User(Base):
+                __tablename__ = 'users'
+
+            class Shared(BaseModel):
+                model_config = ConfigDict(str_strip_whitespace=True)
+
+            class UserOut(Shared):
+                id: int
+
+            def show(user: User) -> dict:
+                return UserOut.model_validate(user).model_dump()
+            """,
+            line=13,
+        ),
+        # A route returning what a session gives, as a list.
+        Invalid(
+            """
+            from fastapi import APIRouter, Depends
+            from pydantic import BaseModel
+            from sqlalchemy import select
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            class ItemResponse(BaseModel):
+                id: int
+
+            router = APIRouter()
+
+            @router.get('/items', response_model=list[ItemResponse])
+            async def items(session: AsyncSession = Depends(get_session)):
+                rows = await session.scalars(select(Item))
+                return rows.all()
+            """,
+            line=6,
+        ),
+        # `from_orm` says so itself; a comprehension over query results.
         Invalid(
             """
             import pydantic
@@ -191,6 +263,22 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
             class UserInDB(pydantic.BaseModel):
                 model_config = pydantic.ConfigDict(from_attributes=False)
                 id: int
+
+            def dump(user):
+                return UserInDB.from_orm(user)
+            """,
+            line=3,
+        ),
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class TaskRead(BaseModel):
+                id: int
+
+            def listing(db):
+                tasks = db.query(Task).all()
+                return [TaskRead.model_validate(t) for t in tasks]
             """,
             line=3,
         ),
@@ -198,6 +286,8 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
 
     def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         if not is_read_model(info, self.facts, self.settings):
+            return
+        if id(node) not in orm_built_models(self.facts):
             return
         if not external_bases(info, self.facts) <= PLAIN_MODEL_ROOTS:
             return
@@ -209,13 +299,8 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
             return
         orm_mode = config.get("orm_mode")
         if orm_mode is not None and m.matches(orm_mode, TRUE_LITERAL):
-            message = (
-                f"Read model `{info.name}` uses v1 `orm_mode`;"
-                " set `model_config = ConfigDict(from_attributes=True)`"
-            )
-        else:
-            message = (
-                f"Read model `{info.name}` lacks `from_attributes=True`;"
-                " it cannot be validated from ORM objects"
-            )
+            return
+        message = (
+            f"Read model `{info.name}` lacks `from_attributes=True`; it is built from ORM objects"
+        )
         self.report(node.name, message)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.code.facts import ClassInfo
-from harness.code.matchers import COLUMN_CALLS, class_attributes
+from harness.code.known import COLUMN_CALLS
+from harness.code.matchers import class_attributes
 from harness.code.subjects import DeclarativeModelRule
 from harness.registry import Invalid, Valid
 

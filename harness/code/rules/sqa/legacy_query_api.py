@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from harness.code.facts import SESSION_CALLS, ClassKind, Symbol
+from harness.code.facts import ClassKind, Symbol
+from harness.code.known import SESSION_CALLS, SESSION_TYPES
 from harness.code.matchers import positional_args, split_optional, unwrap_annotated
 from harness.code.names import Binding
 from harness.code.rule import CodeRule
@@ -14,21 +15,6 @@ MODEL_QUERY = m.Attribute(value=m.Name(), attr=m.Name("query"))
 
 #: Receiver names taken to be a SQLAlchemy session (`session`, `self._db`, `db.session`, ...).
 SESSION_NAMES = frozenset({"session", "db", "db_session", "dbsession", "sess", "db_sess"})
-#: Annotations (and constructors) that make any name a session.
-SESSION_TYPES = frozenset(
-    {
-        "sqlalchemy.orm.Session",
-        "sqlalchemy.orm.session.Session",
-        "sqlalchemy.orm.scoped_session",
-        "sqlalchemy.orm.scoping.scoped_session",
-        "sqlalchemy.ext.asyncio.AsyncSession",
-        "sqlalchemy.ext.asyncio.session.AsyncSession",
-        "sqlalchemy.ext.asyncio.async_scoped_session",
-        "sqlmodel.Session",
-        "sqlmodel.orm.session.Session",
-        "sqlmodel.ext.asyncio.session.AsyncSession",
-    }
-)
 #: `Query` methods called on Flask-SQLAlchemy's `Model.query`.
 MODEL_QUERY_METHODS = frozenset(
     {

@@ -3,11 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.code.facts import ClassInfo
-from harness.code.matchers import (
-    MAPPED_COLUMN_CALLS,
-    class_attributes,
-    mapped_inner,
-)
+from harness.code.known import MAPPED_COLUMN_CALLS
+from harness.code.matchers import class_attributes, mapped_inner
 from harness.code.subjects import DeclarativeModelRule
 from harness.registry import Invalid, Valid
 

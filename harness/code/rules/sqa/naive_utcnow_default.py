@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from harness.code.matchers import ORM_COLUMN_CALLS, SQLMODEL_FIELD_CALLS
+from harness.code.known import ORM_COLUMN_CALLS
+from harness.code.matchers import SQLMODEL_FIELD_CALLS
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
 

@@ -1,0 +1,257 @@
+"""Evidence that a Pydantic model is built from ORM objects, gathered over the project.
+
+A model is built from ORM objects when some function of the project:
+- calls `Model.from_orm(x)`, or `Model.model_validate(x)` with `x` an ORM value;
+- returns an ORM value from a route whose `response_model=` is the model (or a list of it),
+  or from a function whose return annotation names the model.
+
+An ORM value is an instance or a list of ORM classes, as far as the code shows it: a call of
+an ORM class (`User(...)`), a session read (`db.get(User, id)`, `db.query(User).first()`,
+`session.scalars(...).all()`, `await db.execute(...)`, `User.query.get(id)`), a call of a
+project function annotated to return an ORM class, or a local name bound to one of these or
+annotated with an ORM class. `Model(**data)`, `Model(id=..., name=...)` and dict literals
+are not ORM values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from harness.code.facts import ClassInfo, Facts, iter_statements
+from harness.code.known import SESSION_CALLS, SESSION_TYPES
+from harness.code.matchers import split_optional, subscript_args, unwrap_annotated
+from harness.code.names import Binding, BindingKind, Scope, function_scope
+
+#: Session methods that read ORM objects, and the `Query` / `Result` methods after them.
+SESSION_READS = frozenset(
+    {"get", "get_one", "scalar", "scalars", "execute", "query", "merge", "scalar_one"}
+)
+#: Methods of a `Query`, `Result` or `ScalarResult` that still give ORM objects.
+RESULT_METHODS = frozenset(
+    {
+        "all",
+        "first",
+        "one",
+        "one_or_none",
+        "scalar",
+        "scalars",
+        "scalar_one",
+        "scalar_one_or_none",
+        "unique",
+        "filter",
+        "filter_by",
+        "where",
+        "order_by",
+        "limit",
+        "offset",
+        "options",
+    }
+)
+#: Names a session usually has (the same guess SQA006 documents).
+SESSION_NAMES = frozenset({"session", "db", "db_session", "dbsession", "sess", "db_sess"})
+#: Model methods that validate from an object.
+FROM_OBJECT = frozenset({"from_orm", "model_validate"})
+_MAX_DEPTH = 4
+_MAX_NODES = 400
+# Nodes an expression walk descends into (not whitespace or punctuation).
+_EXPRESSION_PARTS = (
+    cst.BaseExpression,
+    cst.Arg,
+    cst.BaseElement,
+    cst.BaseDictElement,
+    cst.CompFor,
+    cst.Index,
+    cst.SubscriptElement,
+)
+
+
+def orm_built_models(facts: Facts) -> frozenset[int]:
+    """`id()` of the ClassDef of every model the project shows built from ORM objects."""
+    project = facts.project
+    if project is None:
+        return frozenset(_scan(facts))
+    found = project.shared(
+        "orm-built", lambda: frozenset(i for f in project.units() for i in _scan(f))
+    )
+    return found  # type: ignore[return-value]
+
+
+def _scan(facts: Facts) -> Iterator[int]:
+    module = facts.module
+    if module is None:
+        return
+    for stmt in iter_statements(module):
+        if isinstance(stmt, cst.FunctionDef):
+            yield from _function(stmt, facts)
+
+
+def _function(fn: cst.FunctionDef, facts: Facts) -> Iterator[int]:
+    scope = function_scope(fn, facts.package)
+    targets = [*_response_models(fn, facts)]
+    if fn.returns is not None:
+        targets.extend(_models_named(fn.returns.annotation, facts))
+    for stmt in _own_statements(fn):
+        if isinstance(stmt, cst.Return) and stmt.value is not None:
+            value = stmt.value
+            if targets and _is_orm_value(value, scope, facts, 0):
+                yield from (id(t.node) for t in targets)
+            yield from _validated(value, scope, facts)
+        elif isinstance(stmt, cst.Assign | cst.AnnAssign | cst.Expr) and stmt.value is not None:
+            yield from _validated(stmt.value, scope, facts)
+
+
+def _own_statements(fn: cst.FunctionDef) -> Iterator[cst.CSTNode]:
+    """Statements of a function body, not of the functions and classes nested in it."""
+    for stmt in iter_statements(fn.body):
+        if not isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            yield stmt
+
+
+def _response_models(fn: cst.FunctionDef, facts: Facts) -> Iterator[ClassInfo]:
+    for deco in fn.decorators:
+        call = deco.decorator
+        if isinstance(call, cst.Call):
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value == "response_model":
+                    yield from _models_named(arg.value, facts)
+
+
+def _models_named(annotation: cst.BaseExpression, facts: Facts) -> Iterator[ClassInfo]:
+    """Pydantic models an annotation names: `UserRead`, `list[UserRead]`, `UserRead | None`."""
+    for cls in _classes_named(annotation, facts):
+        if cls.is_pydantic:
+            yield cls
+
+
+def _classes_named(annotation: cst.BaseExpression, facts: Facts) -> Iterator[ClassInfo]:
+    members, _ = split_optional(annotation, facts)
+    for member in members:
+        core, _ = unwrap_annotated(member, facts)
+        if isinstance(core, cst.Subscript):  # list[X], Sequence[X], Page[X]
+            for arg in subscript_args(core):
+                yield from _classes_named(arg, facts)
+        else:
+            info = facts.class_of(facts.resolve(core))
+            if info is not None:
+                yield info
+
+
+def _validated(value: cst.BaseExpression, scope: Scope, facts: Facts) -> Iterator[int]:
+    """Models a statement's value validates from ORM objects anywhere inside it:
+    `M.from_orm(x)`, `M.model_validate(user).model_dump()`, also as the element of a
+    comprehension over ORM values. At most `_MAX_NODES` nodes are looked at."""
+    todo: list[tuple[cst.CSTNode, Scope]] = [(value, scope)]
+    seen = 0
+    while todo and seen < _MAX_NODES:
+        node, where = todo.pop()
+        seen += 1
+        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp):
+            inner = dict(where)
+            comp: cst.CompFor | None = node.for_in
+            while comp is not None:
+                if isinstance(comp.target, cst.Name):
+                    inner[comp.target.value] = (_loop(comp.iter),)
+                comp = comp.inner_for_in
+            where = inner
+        elif isinstance(node, cst.Call):
+            found = _validates(node, where, facts)
+            if found is not None:
+                yield found
+        todo.extend(
+            (child, where) for child in node.children if isinstance(child, _EXPRESSION_PARTS)
+        )
+
+
+def _validates(call: cst.Call, scope: Scope, facts: Facts) -> int | None:
+    if not isinstance(call.func, cst.Attribute) or call.func.attr.value not in FROM_OBJECT:
+        return None
+    model = facts.class_of(facts.resolve(call.func.value))
+    if model is None or not model.is_pydantic:
+        return None
+    arg = call.args[0].value if call.args and call.args[0].keyword is None else None
+    if call.func.attr.value == "from_orm" or (
+        arg is not None and _is_orm_value(arg, scope, facts, 0)
+    ):
+        return id(model.node)
+    return None
+
+
+def _loop(iterable: cst.BaseExpression) -> Binding:
+    return Binding(BindingKind.LOOP, value=iterable)
+
+
+def _is_orm_class(annotation: cst.BaseExpression, facts: Facts) -> bool:
+    return any(cls.is_orm for cls in _classes_named(annotation, facts))
+
+
+def _is_session(node: cst.BaseExpression, scope: Scope, facts: Facts) -> bool:
+    if isinstance(node, cst.Attribute):  # self.db, db.session
+        return node.attr.value.lstrip("_") in SESSION_NAMES
+    if isinstance(node, cst.Call):
+        return facts.resolve(node.func) in SESSION_CALLS
+    if not isinstance(node, cst.Name):
+        return False
+    if node.value.lstrip("_") in SESSION_NAMES:
+        return True
+    for binding in scope.get(node.value, ()):
+        ann = binding.annotation
+        if ann is not None and any(
+            facts.resolve(unwrap_annotated(m, facts)[0]) in SESSION_TYPES
+            for m in split_optional(ann, facts)[0]
+        ):
+            return True
+    return False
+
+
+def _is_orm_value(value: cst.BaseExpression, scope: Scope, facts: Facts, depth: int) -> bool:
+    if depth > _MAX_DEPTH:
+        return False
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if isinstance(value, cst.Name):
+        for binding in scope.get(value.value, ()):
+            if binding.annotation is not None and _is_orm_class(binding.annotation, facts):
+                return True
+            if binding.value is not None and _is_orm_value(binding.value, scope, facts, depth + 1):
+                return True
+        return False
+    if not isinstance(value, cst.Call):
+        return False
+    func = value.func
+    target = facts.resolve(func)
+    info = facts.class_of(target)
+    if info is not None:
+        return info.is_orm
+    function = facts.function_of(target)
+    if function is not None:
+        if function.node.returns is not None:
+            return _is_orm_class(function.node.returns.annotation, function.facts)
+        inner = function_scope(function.node, function.facts.package)
+        return any(
+            isinstance(stmt, cst.Return)
+            and stmt.value is not None
+            and _is_orm_value(stmt.value, inner, function.facts, depth + 1)
+            for stmt in _own_statements(function.node)
+        )
+    # A chain of calls ending on a session read: `db.query(User).filter(...).first()`, or
+    # result methods on a name bound to one (`rows.all()`).
+    node: cst.BaseExpression = value
+    results_only = True
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        attr = node.func.attr.value
+        receiver = node.func.value
+        if attr in SESSION_READS and _is_session(receiver, scope, facts):
+            return True
+        results_only = results_only and attr in RESULT_METHODS
+        node = receiver
+        if isinstance(node, cst.Attribute) and node.attr.value == "query":  # User.query.get()
+            owner = facts.class_of(facts.resolve(node.value))
+            return owner is not None and owner.is_orm
+    return (
+        results_only
+        and node is not value
+        and isinstance(node, cst.Name)
+        and _is_orm_value(node, scope, facts, depth + 1)
+    )

@@ -1,0 +1,140 @@
+"""Names of the supported libraries that the facts and the rules know, in one place."""
+
+from __future__ import annotations
+
+PYDANTIC_BASES = frozenset(
+    {
+        "pydantic.BaseModel",
+        "pydantic.main.BaseModel",
+        "pydantic.RootModel",
+        "pydantic.root_model.RootModel",
+        "pydantic.v1.BaseModel",
+        "pydantic_settings.BaseSettings",
+        "pydantic.BaseSettings",
+        "sqlmodel.SQLModel",
+    }
+)
+DECLARATIVE_BASES = frozenset(
+    {
+        "sqlalchemy.orm.DeclarativeBase",
+        "sqlalchemy.orm.DeclarativeBaseNoMeta",
+        "sqlalchemy.orm.decl_api.DeclarativeBase",
+        "sqlalchemy.ext.asyncio.AsyncAttrs",
+    }
+)
+DECLARATIVE_BASE_FACTORIES = frozenset(
+    {
+        "sqlalchemy.orm.declarative_base",
+        "sqlalchemy.ext.declarative.declarative_base",
+        "sqlalchemy.orm.decl_api.declarative_base",
+    }
+)
+#: Flask-SQLAlchemy: `db = SQLAlchemy(app)` exposes `sqlalchemy` and `sqlalchemy.orm` names as
+#: attributes (`db.Column`, `db.relationship`), `db.Model` (a declarative base) and `db.session`.
+FLASK_SQLALCHEMY = frozenset(
+    {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
+)
+FLASK_MODEL = "flask_sqlalchemy.SQLAlchemy.Model"
+FLASK_SESSION = "flask_sqlalchemy.SQLAlchemy.session"
+#: The `sqlalchemy.orm` names among them; every other attribute is a `sqlalchemy` name.
+SQLALCHEMY_ORM_NAMES = frozenset(
+    {
+        "Mapped",
+        "mapped_column",
+        "relationship",
+        "relation",
+        "backref",
+        "dynamic_loader",
+        "declared_attr",
+        "column_property",
+        "composite",
+        "synonym",
+        "deferred",
+        "query_expression",
+        "validates",
+        "aliased",
+        "joinedload",
+        "selectinload",
+        "subqueryload",
+        "lazyload",
+        "noload",
+        "raiseload",
+        "contains_eager",
+        "load_only",
+        "defer",
+        "undefer",
+        "with_expression",
+        "foreign",
+        "remote",
+        "Session",
+        "scoped_session",
+        "sessionmaker",
+        "DeclarativeBase",
+    }
+)
+#: `sqlalchemy.Column` under every public path.
+COLUMN_CALLS = frozenset(
+    {"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.sql.schema.Column"}
+)
+#: `sqlalchemy.orm.mapped_column`.
+MAPPED_COLUMN_CALLS = frozenset(
+    {"sqlalchemy.orm.mapped_column", "sqlalchemy.orm._orm_constructors.mapped_column"}
+)
+#: Either way of declaring a column attribute.
+ORM_COLUMN_CALLS = COLUMN_CALLS | MAPPED_COLUMN_CALLS
+
+#: Calls returning a session factory, and calls returning a session (or a proxy to one).
+SESSION_MAKERS = frozenset(
+    {
+        "sqlalchemy.orm.sessionmaker",
+        "sqlalchemy.orm.session.sessionmaker",
+        "sqlalchemy.ext.asyncio.async_sessionmaker",
+        "sqlalchemy.ext.asyncio.session.async_sessionmaker",
+    }
+)
+SESSION_CALLS = frozenset(
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.session.Session",
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session",
+        "sqlalchemy.orm.object_session",
+        "sqlalchemy.orm.session.object_session",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlmodel.Session",
+    }
+)
+
+#: Bases that make a class abstract: it maps no table of its own.
+ABSTRACT_BASES = frozenset(
+    {
+        "sqlalchemy.ext.declarative.AbstractConcreteBase",
+        "sqlalchemy.orm.AbstractConcreteBase",
+        "sqlalchemy.ext.declarative.api.AbstractConcreteBase",
+    }
+)
+#: Bases only declarative mixins and bases have.
+MIXIN_BASES = frozenset(
+    {"sqlalchemy.orm.MappedAsDataclass", "sqlalchemy.orm.decl_api.MappedAsDataclass"}
+)
+
+MAPPED_ANNOTATIONS = frozenset({"sqlalchemy.orm.Mapped", "sqlalchemy.orm.base.Mapped"})
+DECLARATIVE_MIXIN_DECORATORS = frozenset(
+    {"sqlalchemy.orm.declarative_mixin", "sqlalchemy.orm.decl_api.declarative_mixin"}
+)
+#: Annotations (and constructors) that make any name a session.
+SESSION_TYPES = frozenset(
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.session.Session",
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.session.AsyncSession",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlmodel.Session",
+        "sqlmodel.orm.session.Session",
+        "sqlmodel.ext.asyncio.session.AsyncSession",
+    }
+)
