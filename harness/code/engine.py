@@ -24,7 +24,7 @@ import libcst as cst
 from harness.code import facts as facts_mod
 from harness.code.context import UnitContext, holder
 from harness.code.guard import CheckProblem, Limits, precheck, time_limit
-from harness.code.names import comprehension_scope, function_scope
+from harness.code.names import SCOPE_NODES, comprehension_scope, function_scope
 from harness.code.positions import resolve_positions
 from harness.code.project import ProjectIndex, module_path
 from harness.code.rule import CodeRule
@@ -398,16 +398,6 @@ def check_module(
         )
     findings.sort(key=lambda f: (f.line, f.col, f.code))
     return CheckResult(unit, "ok", tuple(findings), applicable, suppressed=suppressed)
-
-
-SCOPE_NODES = (
-    cst.FunctionDef,
-    cst.Lambda,
-    cst.ListComp,
-    cst.SetComp,
-    cst.DictComp,
-    cst.GeneratorExp,
-)
 
 
 @dataclass(slots=True)

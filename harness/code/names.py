@@ -13,7 +13,7 @@ bindings here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import libcst as cst
@@ -36,9 +36,21 @@ class Binding:
     qualified: str | None = None  # the imported name, for imports
     annotation: cst.BaseExpression | None = None
     value: cst.BaseExpression | None = None
+    augmented: cst.BaseAugOp | None = None  # `x += value`: the operator
+    node: cst.CSTNode | None = field(default=None, compare=False)  # the binding statement
 
 
 Scope = dict[str, tuple[Binding, ...]]
+
+#: The nodes that open a scope, in the walk's order (`Facts.scopes` holds one per node).
+SCOPE_NODES = (
+    cst.FunctionDef,
+    cst.Lambda,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+)
 
 #: What a name means in a fragment that binds it nowhere (no import, no definition).
 FRAGMENT: dict[str, str] = {
@@ -218,16 +230,19 @@ def body_bindings(body: cst.CSTNode, scope: Scope, module: str | None) -> None:
         if isinstance(stmt, cst.Assign):
             for target in stmt.targets:
                 for name in _targets(target.target):
-                    _add(scope, name.value, Binding(BindingKind.ASSIGN, value=stmt.value))
+                    binding = Binding(BindingKind.ASSIGN, value=stmt.value, node=stmt)
+                    _add(scope, name.value, binding)
         elif isinstance(stmt, cst.AnnAssign):
             for name in _targets(stmt.target):
                 ann = stmt.annotation.annotation
-                _add(
-                    scope, name.value, Binding(BindingKind.ASSIGN, annotation=ann, value=stmt.value)
-                )
+                binding = Binding(BindingKind.ASSIGN, annotation=ann, value=stmt.value, node=stmt)
+                _add(scope, name.value, binding)
         elif isinstance(stmt, cst.AugAssign):
             for name in _targets(stmt.target):
-                _add(scope, name.value, Binding(BindingKind.ASSIGN))
+                binding = Binding(
+                    BindingKind.ASSIGN, value=stmt.value, augmented=stmt.operator, node=stmt
+                )
+                _add(scope, name.value, binding)
         elif isinstance(stmt, cst.Import | cst.ImportFrom):
             for local, full in import_bindings(stmt, module):
                 _add(scope, local, Binding(BindingKind.IMPORT, qualified=full))

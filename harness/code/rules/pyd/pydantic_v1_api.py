@@ -12,6 +12,7 @@ from harness.code.models import (
     model_name,
     pydantic_model,
 )
+from harness.code.names import SCOPE_NODES, Binding, BindingKind
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
 
@@ -78,9 +79,10 @@ class PydanticV1Api(CodeRule):
     - `self` / `cls` in a method of a Pydantic model;
     - a parameter or local variable of the enclosing function annotated with such a model
       (`payload: UserCreate`, `user: User | None`), or assigned from its constructor or a
-      `model_validate`-like call (`user = User(...)`). Rebinding the name to anything else
-      (also as a loop, comprehension or lambda variable) forgets the type; attributes
-      (`self.user.dict()`) and module-level variables are not tracked.
+      `model_validate`-like call (`user = User(...)`). The model may be defined in another
+      file of the project (`task: schemas.TaskCreate`). A name the function also binds to
+      anything else (also as a loop, comprehension or lambda variable) is not known;
+      attributes (`self.user.dict()`) and module-level variables are not tracked.
 
     A method the model defines itself is not flagged, nor is code deriving from
     `pydantic.v1.BaseModel` or importing from `pydantic.v1` (v1 on purpose).
@@ -320,7 +322,6 @@ class PydanticV1Api(CodeRule):
 
     def __init__(self, ctx: UnitContext) -> None:
         super().__init__(ctx)
-        self._scopes: list[dict[str, _Binding]] = []
         # Receivers can only be known when the unit has a model: else skip scope tracking.
         facts = ctx.facts
         self._track = (
@@ -341,43 +342,54 @@ class PydanticV1Api(CodeRule):
             if new is not None:
                 old = qualified.rsplit(".", 1)[-1]  # type: ignore[union-attr]
                 self.report(deco, f"`@{old}` is Pydantic v1 API; use `@{new}`")
-        if self._track:
-            self._scopes.append(self._parameter_bindings(node))
 
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self._track:
-            self._scopes.pop()
+    # --- what a receiver is (asked of the name-resolution service) --------------------------
 
-    def _parameter_bindings(self, node: cst.FunctionDef) -> dict[str, _Binding]:
-        scope: dict[str, _Binding] = {}
-        params = node.params
-        ordered = [*params.posonly_params, *params.params]
-        for param in (*ordered, *params.kwonly_params):
-            ann = param.annotation
-            model = annotation_model(ann.annotation, self.facts) if ann is not None else None
-            scope[param.name.value] = (model, False) if model is not None else None
-        owner = self._enclosing_model()
-        static = any(m.matches(d, STATICMETHOD_DECORATOR) for d in node.decorators)
-        if owner is not None and ordered and ordered[0].annotation is None and not static:
-            is_class = any(m.matches(d, CLASSMETHOD_DECORATOR) for d in node.decorators)
-            scope[ordered[0].name.value] = (owner, is_class)
-        return scope
+    def _receiver(self, name: str) -> _Binding | object:
+        """The model a name holds here: from the innermost scope binding it, when all its
+        bindings there agree; `_UNBOUND` when no function scope binds it."""
+        scopes = self.facts.scopes
+        for depth in range(len(scopes) - 1, -1, -1):
+            found = scopes[depth].get(name)
+            if found is None:
+                continue
+            meanings = {self._meaning(b, name, depth) for b in found}
+            return meanings.pop() if len(meanings) == 1 else None
+        return _UNBOUND
 
-    def _enclosing_model(self) -> str | None:
-        stack = self.ancestors  # [..., ClassDef, IndentedBlock, FunctionDef]
-        if len(stack) >= 3 and isinstance(stack[-3], cst.ClassDef):
-            info = pydantic_model(stack[-3], self.facts)
-            return info.name if info is not None else None
-        return None
+    def _meaning(self, binding: Binding, name: str, depth: int) -> _Binding:
+        kind = binding.kind
+        if kind is BindingKind.PARAM:
+            if binding.annotation is not None:
+                model = annotation_model(binding.annotation, self.facts)
+                return (model, False) if model is not None else None
+            return self._self_or_cls(name, depth)
+        if kind is not BindingKind.ASSIGN:
+            return None
+        if binding.annotation is not None:
+            model = annotation_model(binding.annotation, self.facts)
+            return (model, False) if model is not None else None
+        return self._value_binding(binding.value)
 
-    # --- local variables -------------------------------------------------------------
-
-    def _bind(self, target: cst.BaseExpression, binding: _Binding) -> None:
-        if isinstance(target, cst.Name):
-            self._scopes[-1][target.value] = binding
-        elif isinstance(target, cst.Tuple | cst.List):
-            for element in target.elements:
-                self._bind(element.value, None)
+    def _self_or_cls(self, name: str, depth: int) -> _Binding:
+        """The first parameter of a method of a Pydantic model: the instance, or the class
+        in a `@classmethod` (not in a `@staticmethod`)."""
+        owners = [i for i, n in enumerate(self.ancestors) if isinstance(n, SCOPE_NODES)]
+        if depth >= len(owners):
+            return None
+        i = owners[depth]
+        func = self.ancestors[i]
+        if not isinstance(func, cst.FunctionDef) or i < 2:
+            return None
+        owner = self.ancestors[i - 2]  # [..., ClassDef, IndentedBlock, FunctionDef]
+        info = pydantic_model(owner, self.facts) if isinstance(owner, cst.ClassDef) else None
+        params = [*func.params.posonly_params, *func.params.params]
+        if info is None or not params or params[0].name.value != name:
+            return None
+        if any(m.matches(d, STATICMETHOD_DECORATOR) for d in func.decorators):
+            return None
+        is_class = any(m.matches(d, CLASSMETHOD_DECORATOR) for d in func.decorators)
+        return (info.name, is_class)
 
     def _value_binding(self, value: cst.BaseExpression | None) -> _Binding:
         if not isinstance(value, cst.Call):
@@ -387,45 +399,6 @@ class PydanticV1Api(CodeRule):
             func = func.value
         model = model_name(func, self.facts)
         return (model, False) if model is not None else None
-
-    def leave_Assign(self, node: cst.Assign) -> None:
-        if self._scopes:
-            binding = self._value_binding(node.value)
-            for target in node.targets:
-                self._bind(target.target, binding)
-
-    def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if self._scopes:
-            model = annotation_model(node.annotation.annotation, self.facts)
-            self._bind(node.target, (model, False) if model is not None else None)
-
-    def visit_For(self, node: cst.For) -> None:
-        if self._scopes:
-            self._bind(node.target, None)
-
-    def _forget_comprehension_targets(self, node: cst.BaseComp) -> None:
-        # The element is visited before its `for` clause: forget the loop names up front.
-        comp: cst.CompFor | None = node.for_in
-        while comp is not None and self._scopes:
-            self._bind(comp.target, None)
-            comp = comp.inner_for_in
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        params = node.params
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            if self._scopes:
-                self._bind(param.name, None)
-
-    visit_ListComp = _forget_comprehension_targets
-    visit_SetComp = _forget_comprehension_targets
-    visit_DictComp = _forget_comprehension_targets
-    visit_GeneratorExp = _forget_comprehension_targets
-
-    def _lookup(self, name: str) -> _Binding | object:
-        for scope in reversed(self._scopes):
-            if name in scope:
-                return scope[name]
-        return _UNBOUND
 
     # --- calls ---------------------------------------------------------------------------
 
@@ -439,7 +412,7 @@ class PydanticV1Api(CodeRule):
         method = func.attr.value
         if method not in V1_INSTANCE_METHODS:
             return
-        bound = self._lookup(func.value.value)
+        bound = self._receiver(func.value.value)
         if bound is _UNBOUND:
             model = model_name(func.value, self.facts) if method in V1_CLASS_METHODS else None
         elif bound is None:

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
 
+from harness.code.names import Binding, BindingKind
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
+
+if TYPE_CHECKING:
+    from harness.code.context import UnitContext
 
 #: Methods that run SQL text, on any receiver (session, connection, cursor, db, ...).
 EXECUTE_METHODS = frozenset({"execute", "executemany", "executescript", "exec_driver_sql"})
@@ -105,107 +110,6 @@ def _statement_arg(call: cst.Call) -> cst.BaseExpression | None:
     return None
 
 
-def _suites(node: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
-    """The blocks of a compound statement, in source order (`elif` chains flattened)."""
-    body = getattr(node, "body", None)  # `match` has only cases
-    if isinstance(body, cst.BaseSuite):
-        yield body
-    for handler in getattr(node, "handlers", ()):
-        yield handler.body
-    for case in getattr(node, "cases", ()):
-        yield case.body
-    orelse = getattr(node, "orelse", None)
-    if isinstance(orelse, cst.If):
-        yield from _suites(orelse)
-    elif isinstance(orelse, cst.Else):
-        yield orelse.body
-    final = getattr(node, "finalbody", None)
-    if isinstance(final, cst.Finally):
-        yield final.body
-
-
-def _param_names(params: cst.Parameters) -> Iterator[str]:
-    for p in (*params.posonly_params, *params.params, *params.kwonly_params):
-        yield p.name.value
-    for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
-            yield star.name.value
-
-
-class _ScopeScan:
-    """What each local name holds just before the statement being visited.
-
-    Walks the enclosing function (or module) body in source order and stops at the
-    statement on the path to the visited node. Assignments inside branches, loops and
-    handlers are merged with the earlier value (any formatted value taints the name).
-    """
-
-    def __init__(self, on_path: set[int], constants: Lookup) -> None:
-        self.on_path = on_path
-        self.constants = constants
-        self.names: dict[str, Kind] = {}
-
-    def lookup(self, name: str) -> Kind:
-        kind = self.names.get(name)
-        return self.constants(name) if kind is None else kind
-
-    def bind(self, name: str, kind: Kind, conditional: bool) -> None:
-        old = self.names.get(name)
-        self.names[name] = _merge(old, kind) if conditional and old is not None else kind
-
-    def scan(self, suite: cst.BaseSuite | cst.Module, conditional: bool) -> bool:
-        """Record bindings in `suite`; True once the visited node's statement is reached."""
-        for stmt in suite.body:
-            here = id(stmt) in self.on_path
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if id(small) in self.on_path:
-                        return True
-                    self.small(small, conditional)
-            elif isinstance(stmt, cst.BaseSmallStatement):  # SimpleStatementSuite items
-                if here:
-                    return True
-                self.small(stmt, conditional)
-            elif isinstance(stmt, cst.FunctionDef | cst.ClassDef):
-                if here:
-                    return True
-            elif isinstance(stmt, cst.BaseCompoundStatement):
-                self.compound_targets(stmt)
-                inner = conditional or not isinstance(stmt, cst.With)
-                for sub in _suites(stmt):
-                    if id(sub) in self.on_path:
-                        return self.scan(sub, conditional)
-                    self.scan(sub, inner)
-                if here:  # the node is in the statement's header
-                    return True
-        return False
-
-    def compound_targets(self, stmt: cst.BaseCompoundStatement) -> None:
-        if isinstance(stmt, cst.For) and isinstance(stmt.target, cst.Name):
-            self.names[stmt.target.value] = Kind.OTHER
-        elif isinstance(stmt, cst.With):
-            for item in stmt.items:
-                if item.asname is not None and isinstance(item.asname.name, cst.Name):
-                    self.names[item.asname.name.value] = Kind.OTHER
-
-    def small(self, node: cst.BaseSmallStatement, conditional: bool) -> None:
-        if isinstance(node, cst.Assign):
-            kind = classify(node.value, self.lookup)
-            for target in node.targets:
-                if isinstance(target.target, cst.Name):
-                    self.bind(target.target.value, kind, conditional)
-        elif isinstance(node, cst.AnnAssign) and node.value is not None:
-            if isinstance(node.target, cst.Name):
-                self.bind(node.target.value, classify(node.value, self.lookup), conditional)
-        elif isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name):
-            name = node.target.value
-            if isinstance(node.operator, cst.AddAssign):
-                kind = _add(self.lookup(name), classify(node.value, self.lookup))
-            else:
-                kind = Kind.OTHER
-            self.bind(name, kind, conditional)
-
-
 class SqlBuiltFromStringFormatting(CodeRule):
     """
     ## What it does
@@ -216,8 +120,9 @@ class SqlBuiltFromStringFormatting(CodeRule):
     `text(...)` (resolved through the imports, e.g. `sa.text`).
 
     A plain local variable is followed: `q = f"... {x}"` earlier in the same function, then
-    `cursor.execute(q)` or `text(q)`, including `q += f" AND {col} = 1"`. An assignment in a
-    branch or loop taints the name even if another branch assigns a literal.
+    `cursor.execute(q)` or `text(q)`, including `q += f" AND {col} = 1"`. Every earlier
+    assignment of the name in the function counts, in any branch or loop: one formatted value
+    taints the name, even when a later one assigns a literal.
 
     Not flagged, because no input reaches the text: literals concatenated with literals
     (`"SELECT " + "1"`, implicit concatenation), f-strings that interpolate only literal
@@ -403,6 +308,20 @@ class SqlBuiltFromStringFormatting(CodeRule):
     _constants: dict[str, Kind] | None = None  # module-level literal constants, computed once
     _text_names: frozenset[str] | None = None
 
+    def __init__(self, ctx: UnitContext) -> None:
+        super().__init__(ctx)
+        self._resolving: set[str] = set()
+        self._done: set[int] = set()  # assignments the walk (in source order) has passed
+
+    def leave_Assign(self, node: cst.Assign) -> None:
+        self._done.add(id(node))
+
+    def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._done.add(id(node))
+
+    def leave_AugAssign(self, node: cst.AugAssign) -> None:
+        self._done.add(id(node))
+
     def _module_constant(self, name: str) -> Kind:
         if self._constants is None:
             constants: dict[str, Kind] = {}
@@ -419,34 +338,39 @@ class SqlBuiltFromStringFormatting(CodeRule):
             self._constants = constants
         return self._constants.get(name, Kind.OTHER)
 
-    def _lookup_for_visit(self) -> Lookup:
-        """A name lookup for the node being visited; scans its scope on first use."""
-        stack = list(self.ancestors)
-        scan: list[_ScopeScan] = []
+    def _lookup(self, name: str) -> Kind:
+        """What a name holds here, from the name-resolution service: the bindings of the
+        innermost function scope binding it that come before this point, merged (any
+        formatted one taints the name); a module-level literal constant; else unknown."""
+        for scope in reversed(self.facts.scopes):
+            found = scope.get(name)
+            if found is not None:
+                if name in self._resolving:  # `q = q + ...`: the other bindings decide
+                    return Kind.LITERAL
+                self._resolving.add(name)
+                try:
+                    kinds = [
+                        self._binding_kind(name, b)
+                        for b in found
+                        if b.node is None or id(b.node) in self._done
+                    ] or [Kind.OTHER]
+                finally:
+                    self._resolving.discard(name)
+                merged = kinds[0]
+                for kind in kinds[1:]:
+                    merged = _merge(merged, kind)
+                return merged
+        return self._module_constant(name)
 
-        def lookup(name: str) -> Kind:
-            if not scan:
-                scan.append(self._scan_scope(stack))
-            return scan[0].lookup(name)
-
-        return lookup
-
-    def _scan_scope(self, stack: list[cst.CSTNode]) -> _ScopeScan:
-        scope: cst.Module | cst.FunctionDef = stack[0]  # type: ignore[assignment]
-        for node in reversed(stack):
-            if isinstance(node, cst.FunctionDef):
-                scope = node
-                break
-        scan = _ScopeScan({id(n) for n in stack}, self._module_constant)
-        if isinstance(scope, cst.FunctionDef):
-            for name in _param_names(scope.params):
-                scan.names[name] = Kind.OTHER
-            scan.scan(scope.body, conditional=False)
-        else:
-            # At module level only earlier statements count, not every constant.
-            scan.constants = lambda _name: Kind.OTHER
-            scan.scan(scope, conditional=False)
-        return scan
+    def _binding_kind(self, name: str, binding: Binding) -> Kind:
+        if binding.kind is not BindingKind.ASSIGN or binding.value is None:
+            return Kind.OTHER  # a parameter, a loop variable, an import
+        value = classify(binding.value, self._lookup)
+        if binding.augmented is None:
+            return value
+        if isinstance(binding.augmented, cst.AddAssign):
+            return _add(self._lookup(name), value)
+        return Kind.OTHER
 
     def _is_text_call(self, node: cst.Call) -> bool:
         func = node.func
@@ -473,5 +397,5 @@ class SqlBuiltFromStringFormatting(CodeRule):
             return
         if sql is None or isinstance(sql, cst.SimpleString):
             return
-        if classify(sql, self._lookup_for_visit()) is Kind.DYNAMIC:
+        if classify(sql, self._lookup) is Kind.DYNAMIC:
             self.report(sql)
