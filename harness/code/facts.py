@@ -21,6 +21,7 @@ from harness.code.known import (
     FLASK_MODEL,
     FLASK_SESSION,
     FLASK_SQLALCHEMY,
+    LIBRARIES,
     MAPPED_ANNOTATIONS,
     MIXIN_BASES,
     ORM_COLUMN_CALLS,
@@ -371,7 +372,14 @@ def _classify(node: cst.ClassDef, bases: tuple[str | None, ...], facts: Facts) -
         return ClassKind.SQLA_BASE if _is_abstract(node, bases) else ClassKind.SQLA_MODEL
     # A base known neither here nor in the project (imported from elsewhere, or a fragment's
     # undefined `Base`): trust the body, not the name.
-    unknown = [b for b in bases if b is not None and b != "object" and facts.class_of(b) is None]
+    unknown = [
+        b
+        for b in bases
+        if b is not None
+        and b != "object"
+        and b.split(".", 1)[0] not in LIBRARIES  # a library's class is no ORM base
+        and facts.class_of(b) is None
+    ]
     if unknown and _body_looks_mapped(node, facts):
         return ClassKind.SQLA_BASE if _is_abstract(node, bases) else ClassKind.SQLA_MODEL
     return ClassKind.OTHER

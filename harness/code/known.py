@@ -138,3 +138,28 @@ SESSION_TYPES = frozenset(
         "sqlmodel.ext.asyncio.session.AsyncSession",
     }
 )
+
+#: Top-level packages of the libraries the rules know: never looked for in the project
+#: (unless it has a module of that name), and a base from one of them that is not a
+#: declarative base does not make a class an ORM class.
+LIBRARIES = frozenset(
+    {
+        "sqlalchemy",
+        "sqlmodel",
+        "pydantic",
+        "pydantic_settings",
+        "fastapi",
+        "starlette",
+        "flask",
+        "flask_sqlalchemy",
+        "typing",
+        "typing_extensions",
+        "logging",
+        "datetime",
+        "uuid",
+        "builtins",
+        "abc",
+        "enum",
+        "dataclasses",
+    }
+)

@@ -16,28 +16,9 @@ from pathlib import PurePosixPath
 import libcst as cst
 
 from harness.code.facts import ClassInfo, Facts, FunctionInfo, Symbol, collect, orm_mixins
+from harness.code.known import LIBRARIES
 from harness.code.unit import CodeUnit
 
-#: Top-level packages of the libraries the rules know: never looked for in the project
-#: (unless the project has a module of that name).
-LIBRARIES = frozenset(
-    {
-        "sqlalchemy",
-        "sqlmodel",
-        "pydantic",
-        "pydantic_settings",
-        "fastapi",
-        "starlette",
-        "flask",
-        "flask_sqlalchemy",
-        "typing",
-        "typing_extensions",
-        "logging",
-        "datetime",
-        "uuid",
-        "builtins",
-    }
-)
 #: How many re-exports a lookup follows (`app/__init__.py` re-exporting `app.models.User`).
 MAX_HOPS = 8
 

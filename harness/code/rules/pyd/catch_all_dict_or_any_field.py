@@ -38,6 +38,10 @@ class CatchAllDictOrAnyField(PydanticModelRule):
     (`list[dict[str, Any]]`, not checked). SQLModel table classes are skipped: a JSON column
     is their business.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel`, `Dict` and
+    `Any` resolve to the library's names when neither the unit nor its project binds them; a
+    name the code binds to something else never does.
+
     ## Why is this bad?
     A catch-all field validates nothing: clients can send any shape, the OpenAPI schema
     documents nothing, and every consumer re-parses the value by hand. Most of the time the
@@ -120,6 +124,14 @@ class CatchAllDictOrAnyField(PydanticModelRule):
             """),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class EventCreate(BaseModel):
+                payload: Dict[str, Any]
+            """,
+            line=2,
+        ),
         Invalid(
             """
             from typing import Any

@@ -21,6 +21,10 @@ class CreateModelServerGeneratedField(PydanticModelRule):
     `deleted_at`. Fields inherited from a local base model count too and are reported on the
     class line. Foreign keys such as `owner_id` are inputs and are not flagged.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel` and `Field`
+    resolve to the library's names when neither the unit nor its project binds them; a name the
+    code binds to something else never does.
+
     ## Why is this bad?
     Clients can then choose primary keys and forge timestamps: a POST can overwrite another
     row's id or backdate `created_at`. These values belong to the database or the service,
@@ -101,6 +105,15 @@ class CreateModelServerGeneratedField(PydanticModelRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class UserCreate(BaseModel):
+                id: int
+                name: str = Field(max_length=50)
+            """,
+            line=2,
+        ),
         Invalid(
             """
             from pydantic import BaseModel

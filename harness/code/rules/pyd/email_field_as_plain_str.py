@@ -35,6 +35,10 @@ class EmailFieldAsPlainStr(PydanticModelRule):
     `@field_validator` naming the field. SQLModel table classes are skipped: they do not
     validate on construction.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel`, `Field` and
+    `EmailStr` resolve to the library's names when neither the unit nor its project binds them;
+    a name the code binds to something else never does.
+
     ## Why is this bad?
     A plain `str` accepts `"not-an-email"`, so bad addresses reach the database and the
     mailer. `EmailStr` (with the `email-validator` package) validates and normalises the
@@ -119,6 +123,14 @@ class EmailFieldAsPlainStr(PydanticModelRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class UserCreate(BaseModel):
+                email: str = Field(max_length=255)
+            """,
+            line=2,
+        ),
         Invalid(
             """
             from pydantic import BaseModel

@@ -70,6 +70,10 @@ class FieldShadowsBasemodelAttribute(PydanticModelRule):
     An annotated `model_config` is flagged only when its value is not a config
     (`ConfigDict(...)` or a dict literal): then it is a field that replaces the config.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel` and
+    `ConfigDict` resolve to the library's names when neither the unit nor its project binds
+    them; a name the code binds to something else never does.
+
     ## Why is this bad?
     The field replaces the method on instances: `item.json` is now a string, so
     `item.json()` or library code calling `model_dump` / `copy` breaks in confusing ways.
@@ -151,6 +155,14 @@ class FieldShadowsBasemodelAttribute(PydanticModelRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class Item(BaseModel):
+                schema: str
+            """,
+            line=2,
+        ),
         Invalid(
             """
             from pydantic import BaseModel

@@ -87,6 +87,10 @@ class PydanticV1Api(CodeRule):
     A method the model defines itself is not flagged, nor is code deriving from
     `pydantic.v1.BaseModel` or importing from `pydantic.v1` (v1 on purpose).
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel`, `validator`
+    and `root_validator` resolve to the library's names when neither the unit nor its project
+    binds them; a name the code binds to something else never does.
+
     ## Why is this bad?
     These are deprecated in Pydantic v2: they emit warnings and will be removed, and some
     behave differently (`@validator` runs in a different mode than `@field_validator`,
@@ -130,6 +134,17 @@ class PydanticV1Api(CodeRule):
     name = "pydantic-v1-api"
     message = "Pydantic v1 API; use the Pydantic v2 equivalent"
     valid = (
+        # A name bound to something else is never read as the library's.
+        Valid(
+            """
+            from myapp.checks import validator
+
+            class User:
+                @validator("name")
+                def strip(cls, v):
+                    return v.strip()
+            """
+        ),
         Valid("""
             from pydantic import BaseModel, field_validator
 
@@ -233,6 +248,18 @@ class PydanticV1Api(CodeRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class User(BaseModel):
+                name: str
+
+                @validator("name")
+                def strip(cls, v):
+                    return v.strip()
+            """,
+            line=4,
+        ),
         Invalid(
             """
             from pydantic import BaseModel, validator

@@ -18,6 +18,10 @@ class PydanticV1ConfigClass(PydanticModelRule):
     ## What it does
     Flags a nested `class Config:` inside a Pydantic model.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel` resolve to
+    the library's names when neither the unit nor its project binds them; a name the code binds
+    to something else never does.
+
     ## Why is this bad?
     `class Config` is the Pydantic v1 way to configure a model. Pydantic v2 still reads it
     but warns that it is deprecated, and it will be removed; several of its keys were renamed
@@ -50,6 +54,16 @@ class PydanticV1ConfigClass(PydanticModelRule):
     name = "pydantic-v1-config-class"
     message = "Nested `class Config` is Pydantic v1 style; use `model_config = ConfigDict(...)`"
     valid = (
+        # A name bound to something else is never read as the library's.
+        Valid(
+            """
+            from mylib.records import BaseModel
+
+            class User(BaseModel):
+                class Config:
+                    orm_mode = True
+            """
+        ),
         Valid("""
             from pydantic import BaseModel, ConfigDict
 
@@ -99,6 +113,17 @@ class PydanticV1ConfigClass(PydanticModelRule):
             """),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class User(BaseModel):
+                name: str
+
+                class Config:
+                    orm_mode = True
+            """,
+            line=4,
+        ),
         Invalid(
             """
             from pydantic import BaseModel

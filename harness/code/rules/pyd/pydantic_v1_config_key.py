@@ -45,6 +45,10 @@ class PydanticV1ConfigKey(PydanticModelRule):
     `json_encoders` is deprecated in v2 but still works, so it is not flagged. Models deriving
     from `pydantic.v1.BaseModel` (v1 on purpose) are not checked.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel` resolve to
+    the library's names when neither the unit nor its project binds them; a name the code binds
+    to something else never does.
+
     ## Why is this bad?
     Pydantic v2 renamed or removed these keys. A renamed key in `ConfigDict(...)` is a
     warning at best and otherwise silently has no effect: `ConfigDict(orm_mode=True)` does not

@@ -51,6 +51,10 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
     `Generic[T]` (containers such as `Page[UserRead]`, built from dicts), or a base known
     neither in the unit nor in the project (which may set it) are skipped.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel`, `ConfigDict`
+    and `Session` resolve to the library's names when neither the unit nor its project binds
+    them; a name the code binds to something else never does.
+
     ## Why is this bad?
     Without `from_attributes`, `UserRead.model_validate(orm_user)` and FastAPI's response
     serialization of an ORM object fail with a validation error ("Input should be a valid

@@ -41,6 +41,10 @@ class UnboundedStrInputField(PydanticModelRule):
     Fields inherited from a local base model count too; they are reported on the input
     model's class line. `EmailStr`, `Literal[...]`, enums and other non-`str` types are fine.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel` and `Field`
+    resolve to the library's names when neither the unit nor its project binds them; a name the
+    code binds to something else never does.
+
     ## Why is this bad?
     An unbounded string lets any client send megabytes into a name field: it is stored,
     indexed, logged and echoed back, and on most databases it fails late at the `VARCHAR`
@@ -70,6 +74,15 @@ class UnboundedStrInputField(PydanticModelRule):
     name = "unbounded-str-input-field"
     message = "Input model `str` field has no `max_length`"
     valid = (
+        # A name bound to something else is never read as the library's.
+        Valid(
+            """
+            from attrs import define as BaseModel
+
+            class UserCreate(BaseModel):
+                name: str
+            """
+        ),
         Valid("""
             from typing import Annotated, Literal
             from pydantic import BaseModel, EmailStr, Field, StringConstraints, constr
@@ -119,6 +132,14 @@ class UnboundedStrInputField(PydanticModelRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class UserCreate(BaseModel):
+                name: str
+            """,
+            line=2,
+        ),
         Invalid(
             """
             from pydantic import BaseModel

@@ -28,6 +28,10 @@ class UpdateModelRequiredField(PydanticModelRule):
     Fields inherited from a local base model count too and are reported on the class line
     (`class UserUpdate(UserBase): pass` inherits every required field of `UserBase`).
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel`, `Field` and
+    `Optional` resolve to the library's names when neither the unit nor its project binds them;
+    a name the code binds to something else never does.
+
     ## Why is this bad?
     A partial update should accept any subset of fields. A required field makes every PATCH
     resend it (or fail with 422); a non-optional default silently overwrites the stored value
@@ -95,6 +99,14 @@ class UpdateModelRequiredField(PydanticModelRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class UserUpdate(BaseModel):
+                name: str
+            """,
+            line=2,
+        ),
         Invalid(
             """
             from pydantic import BaseModel

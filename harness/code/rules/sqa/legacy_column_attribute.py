@@ -23,6 +23,11 @@ class LegacyColumnAttribute(DeclarativeModelRule):
     another library. A class with `Column` attributes that is neither mapped nor used as a
     base of a mapped class in the same file is not checked.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `Column` resolve to the
+    library's names when neither the unit nor its project binds them; a name the code binds to
+    something else never does. A class with an unknown base is an ORM class when its body has
+    `__tablename__` or `Column(...)` / `mapped_column(...)` attributes.
+
     ## Why is this bad?
     `Column` attributes are the SQLAlchemy 1.x declarative style. Type checkers see them
     as `Column[Any]`, so `user.email` is untyped, and nullability has to be kept in sync by
@@ -69,6 +74,15 @@ class LegacyColumnAttribute(DeclarativeModelRule):
     name = "legacy-column-attribute"
     message = "ORM attribute declared with `Column(...)`; use `Mapped[...] = mapped_column(...)`"
     valid = (
+        # A name bound to something else is never read as the library's.
+        Valid(
+            """
+            from mongoengine import Document, StringField as Column
+
+            class UserDB(Document):
+                name = Column(max_length=50)
+            """
+        ),
         # Flask-SQLAlchemy 3.1 with typed columns.
         Valid("""
             from sqlalchemy import ForeignKey, String
@@ -148,6 +162,15 @@ class LegacyColumnAttribute(DeclarativeModelRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class UserDB(Base):
+                __tablename__ = "users"
+                name = Column(String(50))
+            """,
+            line=3,
+        ),
         # Flask-SQLAlchemy: `db.Column` on `db.Model`, with `db` made here or imported.
         Invalid(
             """

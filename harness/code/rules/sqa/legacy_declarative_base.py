@@ -25,6 +25,11 @@ class LegacyDeclarativeBase(CallRule):
     `sqlalchemy.ext.declarative` (under any alias), and the `@as_declarative()` decorator.
     The import alone is not flagged: the call is, once.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `declarative_base`
+    resolve to the library's names when neither the unit nor its project binds them; a name the
+    code binds to something else never does. A class with an unknown base is an ORM class when
+    its body has `__tablename__` or `Column(...)` / `mapped_column(...)` attributes.
+
     ## Why is this bad?
     A base made by `declarative_base()` is typed as `Any`, so type checkers know nothing
     about the models built on it, and `Mapped[...]` annotations lose their checking.
@@ -53,6 +58,14 @@ class LegacyDeclarativeBase(CallRule):
     name = "legacy-declarative-base"
     message = "`declarative_base()` is the legacy API; subclass `sqlalchemy.orm.DeclarativeBase`"
     valid = (
+        # A name bound to something else is never read as the library's.
+        Valid(
+            """
+            from myorm import declarative_base
+
+            Base = declarative_base()
+            """
+        ),
         Valid("""
             from sqlalchemy.orm import DeclarativeBase
 
@@ -83,6 +96,13 @@ class LegacyDeclarativeBase(CallRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            Base = declarative_base()
+            """,
+            line=1,
+        ),
         Invalid(
             """
             from sqlalchemy.orm import declarative_base

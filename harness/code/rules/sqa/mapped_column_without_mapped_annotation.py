@@ -17,6 +17,11 @@ class MappedColumnWithoutMappedAnnotation(DeclarativeModelRule):
     `Mapped[...]` (`name: str = mapped_column(String)`). String annotations such as
     `"Mapped[int]"` are understood.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `mapped_column` and
+    `Mapped` resolve to the library's names when neither the unit nor its project binds them; a
+    name the code binds to something else never does. A class with an unknown base is an ORM
+    class when its body has `__tablename__` or `Column(...)` / `mapped_column(...)` attributes.
+
     ## Why is this bad?
     Without `Mapped[...]` the attribute is typed as `MappedColumn[Any]` (or lies as `str`),
     so type checkers cannot check queries or assignments, and SQLAlchemy cannot derive the
@@ -123,6 +128,15 @@ class MappedColumnWithoutMappedAnnotation(DeclarativeModelRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class User(Base):
+                __tablename__ = "users"
+                name = mapped_column(String(50))
+            """,
+            line=3,
+        ),
         Invalid(
             """
             from sqlalchemy import String

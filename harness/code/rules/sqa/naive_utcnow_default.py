@@ -32,6 +32,12 @@ class NaiveUtcnowDefault(CodeRule):
     inside a lambda are all flagged. `server_default=` is not checked: it takes SQL, not a
     Python callable.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `Column` and
+    `mapped_column` resolve to the library's names when neither the unit nor its project binds
+    them; a name the code binds to something else never does. A class with an unknown base is an
+    ORM class when its body has `__tablename__` or `Column(...)` / `mapped_column(...)`
+    attributes.
+
     ## Why is this bad?
     `datetime.utcnow()` returns a naive datetime with no time zone, deprecated since
     Python 3.12. Naive and aware datetimes cannot be compared, a naive value stored in a
@@ -122,6 +128,15 @@ class NaiveUtcnowDefault(CodeRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class Post(Base):
+                __tablename__ = "posts"
+                created_at = Column(DateTime, default=datetime.utcnow)
+            """,
+            line=3,
+        ),
         Invalid(
             """
             from datetime import datetime

@@ -28,6 +28,11 @@ class RelationshipBackref(CallRule):
     Flags `relationship(..., backref=...)` and any use of the `backref()` function from
     `sqlalchemy.orm`.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `relationship` and
+    `backref` resolve to the library's names when neither the unit nor its project binds them;
+    a name the code binds to something else never does. A class with an unknown base is an ORM
+    class when its body has `__tablename__` or `Column(...)` / `mapped_column(...)` attributes.
+
     ## Why is this bad?
     `backref` creates the reverse attribute on the other class at mapper-configuration
     time, so it is invisible where that class is defined: readers and type checkers do not
@@ -75,6 +80,16 @@ class RelationshipBackref(CallRule):
     name = "relationship-backref"
     message = "`backref` hides the reverse attribute; declare both sides with `back_populates`"
     valid = (
+        # A name bound to something else is never read as the library's.
+        Valid(
+            """
+            from myorm import relationship
+
+            class User(Base):
+                __tablename__ = "users"
+                posts = relationship("Post", backref="author")
+            """
+        ),
         Valid("""
             from sqlalchemy import ForeignKey
             from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -115,6 +130,15 @@ class RelationshipBackref(CallRule):
             """),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class User(Base):
+                __tablename__ = "users"
+                posts = relationship("Post", backref="author")
+            """,
+            line=3,
+        ),
         Invalid(
             """
             from flask_sqlalchemy import SQLAlchemy

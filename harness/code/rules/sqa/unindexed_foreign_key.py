@@ -44,6 +44,12 @@ class UnindexedForeignKey(CodeRule):
     not covered. Indexes created elsewhere (migrations, `@declared_attr` table args) are
     not seen, so suppress the finding there with `# harness: ignore[SQA005]`.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `Column`, `mapped_column`
+    and `ForeignKey` resolve to the library's names when neither the unit nor its project binds
+    them; a name the code binds to something else never does. A class with an unknown base is an
+    ORM class when its body has `__tablename__` or `Column(...)` / `mapped_column(...)`
+    attributes.
+
     ## Why is this bad?
     PostgreSQL does not index foreign keys by itself. Every join and every
     `WHERE author_id = ...` scans the child table, and deleting a parent row scans it too to
@@ -155,6 +161,15 @@ class UnindexedForeignKey(CodeRule):
             """),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class Post(Base):
+                __tablename__ = "posts"
+                author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+            """,
+            line=3,
+        ),
         Invalid(
             """
             import uuid

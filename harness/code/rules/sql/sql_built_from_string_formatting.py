@@ -133,6 +133,10 @@ class SqlBuiltFromStringFormatting(CodeRule):
     call result counts as input. A function parameter passed straight to a sink
     (`cur.execute(query)`) is not flagged: the text is built elsewhere.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `text` resolve to the
+    library's names when neither the unit nor its project binds them; a name the code binds to
+    something else never does.
+
     ## Why is this bad?
     Any value spliced into SQL text can change the statement: this is SQL injection. Even
     trusted values break on quotes, defeat the database's statement cache and make queries
@@ -165,6 +169,16 @@ class SqlBuiltFromStringFormatting(CodeRule):
     name = "sql-built-from-string-formatting"
     message = "SQL text is built by string formatting; pass values as bound parameters"
     valid = (
+        # A name bound to something else is never read as the library's.
+        Valid(
+            """
+            def text(value):
+                return value.strip()
+
+            def find(db, name):
+                return text(f"name = {name}")
+            """
+        ),
         # Parametrized queries.
         Valid("""
             from sqlalchemy import text
@@ -225,6 +239,14 @@ class SqlBuiltFromStringFormatting(CodeRule):
             """),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            def find(db, name):
+                return db.execute(text(f"SELECT * FROM users WHERE name = '{name}'"))
+            """,
+            line=2,
+        ),
         Invalid(
             """
             import sqlalchemy as sa
@@ -379,7 +401,10 @@ class SqlBuiltFromStringFormatting(CodeRule):
                 self._text_names = frozenset(
                     local for local, full in self.facts.imports.items() if full in TEXT_FUNCTIONS
                 )
-            return func.value in self._text_names
+            if func.value in self._text_names:
+                return True
+            # A fragment's unbound `text(...)` is SQLAlchemy's.
+            return func.value == "text" and self.facts.resolve(func) in TEXT_FUNCTIONS
         return (
             isinstance(func, cst.Attribute)
             and func.attr.value == "text"

@@ -33,6 +33,10 @@ class HttpExceptionInService(CodeRule):
     Only defining such classes is not flagged, and neither is a local class merely named
     `HTTPException` that is not imported from FastAPI or Starlette.
 
+    Fragments: in code that imports nothing ("the rest is unchanged"), `HTTPException` resolve
+    to the library's names when neither the unit nor its project binds them; a name the code
+    binds to something else never does.
+
     ## Why is this bad?
     The service layer is then tied to HTTP: it cannot be reused from a CLI, a worker or
     another transport, status codes get decided far from the router, and tests of business
@@ -76,6 +80,17 @@ class HttpExceptionInService(CodeRule):
     roles: ClassVar[frozenset[Role]] = frozenset({Role.SERVICE, Role.REPOSITORY})
     _http_classes: set[str] | None = None  # computed per unit, on the first raise
     valid = (
+        # A name bound to something else is never read as the library's.
+        Valid(
+            """
+            class HTTPException(Exception):
+                pass
+
+            def get_user(repo, user_id):
+                raise HTTPException(user_id)
+            """,
+            role="service",
+        ),
         # Only defines an HTTP error class.
         Valid("""
             from fastapi import HTTPException
@@ -126,6 +141,18 @@ class HttpExceptionInService(CodeRule):
             """),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            def get_user(repo, user_id):
+                user = repo.get(user_id)
+                if user is None:
+                    raise HTTPException(status_code=404)
+                return user
+            """,
+            line=4,
+            role="service",
+        ),
         Invalid(
             """
             from fastapi import HTTPException
