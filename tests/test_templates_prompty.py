@@ -64,7 +64,6 @@ def test_render_error_line_points_into_the_prompty_file(tmp_path: Path) -> None:
         ("---\nname: x\n", 1),
         ("---\nname: [x\n---\nuser:\nhi\n", 3),
         ("---\nname: x\n---\nsystem:\nonly system\n", 4),
-        ("---\nname: x\n---\nuser:\nhi\nassistant:\nhello\n", 6),
         ("---\nname: x\nsample: data.json\n---\nuser:\nhi\n", 3),
         ("---\nname: x\nmodel: {parameters: {temperature: 9}}\n---\nuser:\nhi\n", 3),
     ],
@@ -79,3 +78,56 @@ def test_bad_prompty_names_the_line(text: str, line: int) -> None:
 def test_directories_pick_up_prompty_files() -> None:
     result = load_templates([FIXTURES])
     assert sorted(s.id for s in result.specs) == ["basic-prompt", "entity-model"]
+
+
+CONVERSATION = """---
+name: Chat with history
+inputs:
+  history:
+    type: array
+    default:
+      - {role: user, content: "Write a User model."}
+      - {role: assistant, content: "class User: ..."}
+  question: {type: string, default: "Now make the id a UUID."}
+---
+system:
+You write FastAPI code.
+
+{% for item in history %}
+{{ item.role }}:
+{{ item.content }}
+{% endfor %}
+
+user:
+{{ question }}
+"""
+
+
+def test_roles_written_by_the_jinja_body_are_found_after_rendering() -> None:
+    spec = parse_prompty(CONVERSATION, "chat.prompty")
+    assert spec.split_roles
+    rendered = render(spec, spec.cases[0])
+    assert [(m.role, m.content.strip()) for m in rendered.messages] == [
+        ("system", "You write FastAPI code."),
+        ("user", "Write a User model."),
+        ("assistant", "class User: ..."),
+        ("user", "Now make the id a UUID."),
+    ]
+    assert spec.line_of("template")[0] == 11
+
+
+def test_assistant_turns_and_static_bodies() -> None:
+    spec = parse_prompty("---\nname: x\n---\nuser:\nhi\nassistant:\nhello\nuser:\nmore\n")
+    roles = [m.role for m in render(spec, spec.cases[0]).messages]
+    assert roles == ["user", "assistant", "user"]
+    static = parse_prompty("---\nname: x\n---\nsystem:\nbe brief\nuser:\nhi\n")
+    assert not static.split_roles and static.system == "be brief\n"
+
+
+def test_a_body_that_renders_no_user_turn_is_an_error() -> None:
+    spec = parse_prompty(
+        "---\nname: x\n---\n{% for r in ['system'] %}\n{{ r }}:\nonly\n{% endfor %}\n", "x.prompty"
+    )
+    with pytest.raises(TemplateError) as info:
+        render(spec, spec.cases[0])
+    assert "no `user:` turn" in str(info.value) and info.value.path == "x.prompty"

@@ -1,10 +1,12 @@
 """Import Microsoft Prompty files (`.prompty`) as `TemplateSpec`s.
 
 A Prompty file is YAML front matter between `---` lines, then a Jinja2 body split into
-messages by role marker lines (`system:`, `user:`). Inputs come from `inputs:` (name ->
-{type, description, default}, or name -> sample value as shorthand), or, in the legacy
-format, from `sample:`. `model.parameters` become the request params. Line numbers in the
-resulting spec point into the .prompty file.
+messages by role marker lines (`system:`, `user:`, `assistant:`). When the body writes the
+markers itself (`{% for m in history %}{{ m.role }}:`), repeats a role or has assistant
+turns, the roles are found after rendering, as Prompty's runtime does (`split_roles`).
+Inputs come from `inputs:` (name -> {type, description, default}, or name -> sample value
+as shorthand), or, in the legacy format, from `sample:`. `model.parameters` become the
+request params. Line numbers in the resulting spec point into the .prompty file.
 """
 
 from __future__ import annotations
@@ -99,6 +101,31 @@ def _variables(meta: dict[str, Any], lines: Lines, out_lines: Lines) -> dict[str
     return variables
 
 
+#: A role marker the Jinja body writes itself (`{{ item.role }}:`), and block tags.
+_DYNAMIC_MARKER = re.compile(r"^\s*#?\s*\{\{[^}]*\}\}\s*:\s*$")
+_BLOCK_TAG = re.compile(r"\{%-?\s*(for|if|macro|call|filter|set)\b")
+
+
+def _roles_after_rendering(body: list[str]) -> bool:
+    """Whether the roles can only be found in the rendered body, as Prompty's runtime does:
+    a marker the body writes itself, a marker inside a `{% for %}` / `{% if %}` block, an
+    `assistant:` turn, or a role given twice (a conversation)."""
+    depth = 0
+    seen: list[str] = []
+    for raw in body:
+        if _DYNAMIC_MARKER.match(raw):
+            return True
+        match = _ROLE_LINE.match(raw)
+        if match:
+            role = match.group(1).lower()
+            if depth or role == "assistant" or role in seen:
+                return True
+            seen.append(role)
+        depth += len(_BLOCK_TAG.findall(raw)) - len(re.findall(r"\{%-?\s*end", raw))
+        depth = max(depth, 0)
+    return False
+
+
 def _messages(body: list[str], first_line: int, path: str) -> tuple[dict[str, str], Lines]:
     """Split the body on role marker lines into `system` / `template` texts and positions."""
     parts: dict[str, list[str]] = {}
@@ -158,7 +185,13 @@ def parse_prompty(text: str, path: str = "<memory>") -> TemplateSpec:
     except TemplateError as exc:
         exc.path = path
         raise
-    texts, text_lines = _messages(body, body_line, path)
+    if _roles_after_rendering(body):
+        texts = {"template": "\n".join(body).strip("\n") + "\n"}
+        skip = next((i for i, s in enumerate(body) if s.strip()), 0)
+        text_lines: Lines = {"template": (body_line + skip, 1)}
+        text_lines["template" + VALUE_SUFFIX] = (body_line + skip, 1)
+    else:
+        texts, text_lines = _messages(body, body_line, path)
     if "template" not in texts:
         raise TemplateError("no `user:` prompt in the body", path=path, line=body_line, col=1)
     out.update(text_lines)
@@ -170,6 +203,8 @@ def parse_prompty(text: str, path: str = "<memory>") -> TemplateSpec:
         "variables": variables,
         "template": texts["template"],
     }
+    if _roles_after_rendering(body):
+        data["split_roles"] = True
     for key, target in (("name", "id"), ("description", "description"), ("inputs", "variables")):
         if key in src:
             out[target] = src[key]

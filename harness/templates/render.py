@@ -282,14 +282,46 @@ def prompt_hash(messages: tuple[Message, ...], params: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+#: A role marker line of a Prompty body, as Prompty's runtime reads it (`user:`,
+#: `# assistant:`, `user[name="a"]:`).
+ROLE_MARKER_RE = re.compile(
+    r"^[ \t]*#?[ \t]*(system|user|assistant)(?:\[[^\]\n]*\])?[ \t]*:[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def split_roles(text: str) -> list[Message]:
+    """Messages of a rendered Prompty body: text before the first marker is the system
+    message; empty turns are dropped."""
+    out: list[Message] = []
+    role, start = "system", 0
+    for match in ROLE_MARKER_RE.finditer(text):
+        content = text[start : match.start()].strip("\n")
+        if content.strip():
+            out.append(Message(role, content.rstrip() + "\n"))
+        role, start = match.group(1).lower(), match.end()
+    content = text[start:].strip("\n")
+    if content.strip():
+        out.append(Message(role, content.rstrip() + "\n"))
+    return out
+
+
 def render(spec: TemplateSpec, case: Case) -> RenderedPrompt:
-    """Render `case` of `spec` to messages (system if present, then user). Raises RenderError."""
+    """Render `case` of `spec` to messages (system if present, then user). Raises RenderError.
+    With `split_roles`, the rendered template is split into turns at its role markers."""
     variables = case_vars(spec, case)
     messages: list[Message] = []
     for field, role in PROMPT_FIELDS:
         source = getattr(spec, field)
         if source is None:
             continue
-        messages.append(Message(role, render_field(spec, field, source, variables)))
+        text = render_field(spec, field, source, variables)
+        if field == "template" and spec.split_roles:
+            turns = split_roles(text)
+            if not any(m.role == "user" for m in turns):
+                raise _error(spec, field, "the rendered body has no `user:` turn", None)
+            messages.extend(turns)
+        else:
+            messages.append(Message(role, text))
     params = dict(_spec_params(spec))
     return RenderedPrompt(tuple(messages), params, prompt_hash(tuple(messages), params))

@@ -71,6 +71,9 @@ class TemplateSpec(_Strict):
     variables: dict[str, VariableSpec] = Field(default_factory=dict)
     system: str | None = None
     template: str
+    #: Prompty's runtime reading: the rendered `template` is split into messages at role
+    #: marker lines (`system:`, `user:`, `assistant:`), which the Jinja body may produce.
+    split_roles: bool = False
     params: ModelParams = ModelParams()
     expect: Expect = Expect()
     min_score: float = Field(default=80.0, ge=0, le=100)
@@ -109,6 +112,8 @@ class TemplateSpec(_Strict):
     def content_hash(self) -> str:
         """sha256 of the template's content; any change that affects prompts or scoring."""
         data = self.model_dump(mode="json")
+        if not self.split_roles:  # added later: hashes of earlier templates stay the same
+            data.pop("split_roles")
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -117,6 +117,14 @@ class PydanticV1ConfigKey(PydanticModelRule):
             """),
     )
     invalid = (
+        # A fragment that imports nothing: the well-known names mean the library's.
+        Invalid(
+            """
+            class UserRead(BaseModel):
+                model_config = ConfigDict(orm_mode=True)
+            """,
+            line=2,
+        ),
         Invalid(
             """
             from pydantic import BaseModel, ConfigDict

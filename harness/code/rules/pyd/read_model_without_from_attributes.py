@@ -202,6 +202,17 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
             '''),
     )
     invalid = (
+        # A fragment that imports nothing: `BaseModel` and `Session` are the libraries'.
+        Invalid(
+            """
+            class UserRead(BaseModel):
+                id: int
+
+            def get_user(conn: Session, user_id: int) -> UserRead:
+                return conn.get(User, user_id)
+            """,
+            line=1,
+        ),
         # Returned from a session read by a function annotated with the model.
         Invalid(
             """
