@@ -3,7 +3,9 @@
 For each unit: the median over N interleaved repetitions of (a) `libcst.parse_module` alone and
 (b) `check_unit` with every code rule (parse + facts + one batched pass + positions). Prints
 per-unit medians, the median of the per-unit ratios and the aggregate ratio (sum of engine
-medians / sum of parse medians; target <= 2.0). Then ruff's batch cost: one `run_ruff` over the
+medians / sum of parse medians; target <= 2.0), and the same units checked together as one
+project (`check_units`: the symbol table, cross-unit facts) next to parsing them all. Then
+ruff's batch cost: one `run_ruff` over the
 whole corpus, divided by the number of units (median of several runs), next to the parse time.
 
     python benchmarks/bench_rules.py [-n 20] [--ruff-runs 5] [--profile]
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from harness.code.engine import RuleSet, check_unit
+from harness.code.engine import RuleSet, check_unit, check_units
 from harness.code.ruff import ruff_version, run_ruff
 from harness.code.unit import CodeUnit
 from harness.config import RulesConfig
@@ -61,6 +63,22 @@ def bench_units(units: list[CodeUnit], ruleset: RuleSet, n: int) -> list[tuple[f
     return [
         (statistics.median(p), statistics.median(e)) for p, e in zip(parse_t, engine_t, strict=True)
     ]
+
+
+def bench_project(units: list[CodeUnit], ruleset: RuleSet, n: int) -> tuple[float, float]:
+    """(median of parsing every unit, median of `check_units` over them as one project)."""
+    check_units(units, ruleset)  # warm-up
+    parse_t: list[float] = []
+    project_t: list[float] = []
+    sources = [u.source for u in units]
+    for rep in range(n):
+        runs = [
+            (parse_t, lambda: [cst.parse_module(s) for s in sources]),
+            (project_t, lambda: check_units(units, ruleset)),
+        ]
+        for times, fn in runs if rep % 2 == 0 else runs[::-1]:
+            times.append(timed(fn))
+    return statistics.median(parse_t), statistics.median(project_t)
 
 
 def bench_ruff(units: list[CodeUnit], select: list[str], runs: int) -> float:
@@ -105,6 +123,12 @@ def main() -> None:
     print(
         f"aggregate ratio (sum engine / sum parse): {total_e / total_p:.2f}  "
         f"[{total_e * 1e3:.1f} ms / {total_p * 1e3:.1f} ms]  target <= 2.0"
+    )
+    parse_all, project = bench_project(units, ruleset, args.n)
+    print(
+        f"project pass (check_units over all {len(units)} units as one project): "
+        f"{project / len(units) * 1e3:.2f} ms per unit vs parse "
+        f"{parse_all / len(units) * 1e3:.2f} ms: ratio {project / parse_all:.2f}  target <= 2.0"
     )
     select = list(RulesConfig().ruff_select)
     per_unit = bench_ruff(units, select, args.ruff_runs)

@@ -24,11 +24,12 @@ import libcst as cst
 from harness.code import facts as facts_mod
 from harness.code.context import UnitContext, holder
 from harness.code.guard import CheckProblem, Limits, precheck, time_limit
-from harness.code.names import SCOPE_NODES, comprehension_scope, function_scope
+from harness.code.names import SCOPE_NODES, comprehension_scope
 from harness.code.positions import resolve_positions
 from harness.code.project import ProjectIndex, module_path
 from harness.code.rule import CodeRule
 from harness.code.suppress import is_suppressed
+from harness.code.tree import KINDS, NODE, SEQUENCE, TRIVIA, child_fields, kind_of
 from harness.code.unit import CodeUnit
 from harness.config import RulesConfig
 from harness.findings import Finding, Severity
@@ -36,103 +37,6 @@ from harness.registry import all_rules
 from harness.registry import select as select_rules
 
 Status = Literal["ok", "parse-error", "check-error"]
-
-_SKIP_FIELDS = frozenset(
-    {
-        "whitespace_before",
-        "whitespace_after",
-        "whitespace_before_colon",
-        "whitespace_after_colon",
-        "whitespace_before_params",
-        "whitespace_after_def",
-        "whitespace_after_async",
-        "whitespace_after_class",
-        "whitespace_after_at",
-        "whitespace_after_await",
-        "whitespace_after_star",
-        "whitespace_after_arg",
-        "whitespace_after_param",
-        "whitespace_after_from",
-        "whitespace_after_import",
-        "whitespace_after_cases",
-        "whitespace_after_in",
-        "whitespace_after_for",
-        "whitespace_after_while",
-        "whitespace_after_with",
-        "whitespace_after_except",
-        "whitespace_after_if",
-        "whitespace_after_lambda",
-        "whitespace_after_return",
-        "whitespace_after_match",
-        "whitespace_after_case",
-        "whitespace_after_global",
-        "whitespace_after_nonlocal",
-        "whitespace_after_raise",
-        "whitespace_after_yield",
-        "whitespace_after_del",
-        "whitespace_after_assert",
-        "whitespace_after_type",
-        "whitespace_after_name",
-        "whitespace_after_equal",
-        "whitespace_before_equal",
-        "whitespace_after_kwds",
-        "whitespace_after_indicator",
-        "whitespace_before_indicator",
-        "whitespace_before_expression",
-        "whitespace_before_in",
-        "whitespace_before_if",
-        "whitespace_before_else",
-        "whitespace_before_from",
-        "whitespace_before_as",
-        "whitespace_before_args",
-        "whitespace",
-        "lpar",
-        "rpar",
-        "lbracket",
-        "rbracket",
-        "lbrace",
-        "rbrace",
-        "leading_lines",
-        "lines_after_decorators",
-        "header",
-        "footer",
-        "trailing_whitespace",
-        "comma",
-        "semicolon",
-        "colon",
-        "equal",
-        "dot",
-        "star",
-        "star_arg",
-        "operator",
-        "asynchronous",
-        "newline",
-        "indent",
-        "first_line",
-        "empty_lines",
-        "last_line",
-    }
-)
-_TRIVIA = (
-    cst.BaseParenthesizableWhitespace,
-    cst.EmptyLine,
-    cst.TrailingWhitespace,
-    cst.Comment,
-    cst.Newline,
-)
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _child_fields(cls: type) -> tuple[str, ...]:
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = tuple(
-            f.name
-            for f in dataclasses.fields(cls)
-            if f.name not in _SKIP_FIELDS  # type: ignore[arg-type]
-        )
-        _FIELDS[cls] = names
-    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,27 +59,11 @@ class CheckResult:
     problem: str | None = None  # why the unit could not be checked (`check-error`)
 
 
-_SKIP, _NODE, _SEQUENCE = 0, 1, 2
-_KINDS: dict[type, int] = {}  # value type -> how the walk treats it (no ABC isinstance per value)
-
-
-def _kind(cls: type) -> int:
-    kind = _KINDS.get(cls)
-    if kind is None:
-        if issubclass(cls, cst.CSTNode):
-            kind = _SKIP if issubclass(cls, _TRIVIA) else _NODE
-        else:
-            kind = _SEQUENCE if issubclass(cls, tuple | list) else _SKIP
-        _KINDS[cls] = kind
-    return kind
-
-
 def walk(module: cst.Module, ctx: UnitContext, visits: dict[type, list], leaves: dict) -> None:
     stack = ctx.stack
     pending = ctx.pending
-    fields_of = _child_fields
-    kinds = _KINDS
-    kind_of = _kind
+    fields_of = child_fields
+    kinds = KINDS
 
     def visit(node: cst.CSTNode) -> None:
         cls = type(node)
@@ -193,14 +81,14 @@ def walk(module: cst.Module, ctx: UnitContext, visits: dict[type, list], leaves:
             kind = kinds.get(type(value))
             if kind is None:
                 kind = kind_of(type(value))
-            if kind == _NODE:
+            if kind == NODE:
                 visit(value)
-            elif kind == _SEQUENCE:
+            elif kind == SEQUENCE:
                 for item in value:
                     kind = kinds.get(type(item))
                     if kind is None:
                         kind = kind_of(type(item))
-                    if kind == _NODE:
+                    if kind == NODE:
                         visit(item)
         for fn in leaves.get(cls, ()):
             fn(node)
@@ -297,14 +185,14 @@ def visitable_nodes() -> frozenset[type]:
             for c in nodes
             if dataclasses.is_dataclass(c)
             and not inspect.isabstract(c)
-            and not issubclass(c, _TRIVIA)
+            and not issubclass(c, TRIVIA)
         ]
         seen: set[type] = {cst.Module}
         todo: list[type] = [cst.Module]
         while todo:
             cls = todo.pop()
             hints = typing.get_type_hints(cls)
-            for name in _child_fields(cls):
+            for name in child_fields(cls):
                 for held in _node_types(hints[name]):
                     for sub in concrete:
                         if sub not in seen and issubclass(sub, held):
@@ -408,7 +296,7 @@ class ScopeKeeper:
 
     def enter(self, node: cst.CSTNode) -> None:
         if isinstance(node, cst.FunctionDef | cst.Lambda):
-            scope = function_scope(node, self.facts.package)
+            scope = self.facts.scope_of(node)
         else:
             scope = comprehension_scope(node)  # type: ignore[arg-type]
         self.facts.scopes.append(scope)

@@ -22,7 +22,7 @@ import libcst as cst
 from harness.code.facts import ClassInfo, Facts, iter_statements
 from harness.code.known import SESSION_CALLS, SESSION_TYPES
 from harness.code.matchers import split_optional, subscript_args, unwrap_annotated
-from harness.code.names import Binding, BindingKind, Scope, function_scope
+from harness.code.names import Binding, BindingKind, Scope
 
 #: Session methods that read ORM objects, and the `Query` / `Result` methods after them.
 SESSION_READS = frozenset(
@@ -55,23 +55,17 @@ SESSION_NAMES = frozenset({"session", "db", "db_session", "dbsession", "sess", "
 FROM_OBJECT = frozenset({"from_orm", "model_validate"})
 _MAX_DEPTH = 4
 _MAX_NODES = 400
-# Nodes an expression walk descends into (not whitespace or punctuation).
-_EXPRESSION_PARTS = (
-    cst.BaseExpression,
-    cst.Arg,
-    cst.BaseElement,
-    cst.BaseDictElement,
-    cst.CompFor,
-    cst.Index,
-    cst.SubscriptElement,
-)
 
 
 def orm_built_models(facts: Facts) -> frozenset[int]:
     """`id()` of the ClassDef of every model the project shows built from ORM objects."""
     project = facts.project
     if project is None:
-        return frozenset(_scan(facts))
+        key = ("orm-built", 0)
+        cached = facts.memo.get(key)
+        if cached is None:
+            cached = facts.memo[key] = frozenset(_scan(facts))
+        return cached  # type: ignore[return-value]
     found = project.shared(
         "orm-built", lambda: frozenset(i for f in project.units() for i in _scan(f))
     )
@@ -88,7 +82,7 @@ def _scan(facts: Facts) -> Iterator[int]:
 
 
 def _function(fn: cst.FunctionDef, facts: Facts) -> Iterator[int]:
-    scope = function_scope(fn, facts.package)
+    scope = facts.scope_of(fn)
     targets = [*_response_models(fn, facts)]
     if fn.returns is not None:
         targets.extend(_models_named(fn.returns.annotation, facts))
@@ -139,29 +133,34 @@ def _classes_named(annotation: cst.BaseExpression, facts: Facts) -> Iterator[Cla
 
 
 def _validated(value: cst.BaseExpression, scope: Scope, facts: Facts) -> Iterator[int]:
-    """Models a statement's value validates from ORM objects anywhere inside it:
-    `M.from_orm(x)`, `M.model_validate(user).model_dump()`, also as the element of a
-    comprehension over ORM values. At most `_MAX_NODES` nodes are looked at."""
+    """Models a statement's value validates from ORM objects: `M.from_orm(x)`,
+    `M.model_validate(user).model_dump()`, inside calls' arguments, containers and
+    comprehensions (over ORM values). At most `_MAX_NODES` nodes are looked at."""
     todo: list[tuple[cst.CSTNode, Scope]] = [(value, scope)]
     seen = 0
     while todo and seen < _MAX_NODES:
         node, where = todo.pop()
         seen += 1
-        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp):
+        if isinstance(node, cst.Call):
+            found = _validates(node, where, facts)
+            if found is not None:
+                yield found
+            todo.append((node.func, where))
+            todo.extend((arg.value, where) for arg in node.args)
+        elif isinstance(node, cst.Attribute):
+            todo.append((node.value, where))
+        elif isinstance(node, cst.Await):
+            todo.append((node.expression, where))
+        elif isinstance(node, cst.List | cst.Tuple | cst.Set | cst.Dict):
+            todo.extend((el.value, where) for el in node.elements)
+        elif isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
             inner = dict(where)
             comp: cst.CompFor | None = node.for_in
             while comp is not None:
                 if isinstance(comp.target, cst.Name):
                     inner[comp.target.value] = (_loop(comp.iter),)
                 comp = comp.inner_for_in
-            where = inner
-        elif isinstance(node, cst.Call):
-            found = _validates(node, where, facts)
-            if found is not None:
-                yield found
-        todo.extend(
-            (child, where) for child in node.children if isinstance(child, _EXPRESSION_PARTS)
-        )
+            todo.append((node.elt, inner))
 
 
 def _validates(call: cst.Call, scope: Scope, facts: Facts) -> int | None:
@@ -228,7 +227,7 @@ def _is_orm_value(value: cst.BaseExpression, scope: Scope, facts: Facts, depth: 
     if function is not None:
         if function.node.returns is not None:
             return _is_orm_class(function.node.returns.annotation, function.facts)
-        inner = function_scope(function.node, function.facts.package)
+        inner = function.facts.scope_of(function.node)
         return any(
             isinstance(stmt, cst.Return)
             and stmt.value is not None

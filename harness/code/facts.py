@@ -37,6 +37,7 @@ from harness.code.names import (
     Scope,
     absolute_module,
     body_bindings,
+    function_scope,
     import_bindings,
 )
 from harness.code.unit import Role
@@ -168,6 +169,14 @@ class Facts:
                 if self.project.lookup(f"{module}.{name}") is not None:
                     return f"{module}.{name}"
         return self.fragment.get(name, name)
+
+    def scope_of(self, node: cst.FunctionDef | cst.Lambda) -> Scope:
+        """What a function binds (`names.function_scope`), computed once per function."""
+        key = ("scope", id(node))
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = function_scope(node, self.package)
+        return found  # type: ignore[return-value]
 
     def bindings(self, name: str) -> tuple[BindingKind, ...] | None:
         """How the innermost function-like scope binding `name` binds it; None at module level."""
