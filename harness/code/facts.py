@@ -39,6 +39,7 @@ from harness.code.names import (
     body_bindings,
     function_scope,
     import_bindings,
+    scope_statements,
 )
 from harness.code.unit import Role
 
@@ -111,8 +112,10 @@ class Facts:
     path: str = "<unit>"
     package: str | None = None  # the package relative imports start from, when known
     project: Project | None = None
-    # Every import of the unit, function-local ones too (relative ones made absolute).
+    # Module-level imports (relative ones made absolute); a function's own imports are in its
+    # scope, and also in `nested_imports` (for `matchers.local_aliases`).
     imports: dict[str, str] = field(default_factory=dict)
+    nested_imports: dict[str, str] = field(default_factory=dict)
     bound: frozenset[str] = frozenset()  # names the module binds other than by import
     star_modules: tuple[str, ...] = ()
     module: cst.Module | None = None
@@ -462,8 +465,17 @@ def collect(
     response_models: set[str] = set()
     factories: set[str] = set()
     stars: list[str] = []
+    module_level = {
+        id(stmt)
+        for stmt in scope_statements(module)
+        if isinstance(stmt, cst.Import | cst.ImportFrom)
+    }
     for stmt in iter_statements(module):
         if isinstance(stmt, cst.Import | cst.ImportFrom):
+            if id(stmt) not in module_level:
+                for local, full in import_bindings(stmt, package):
+                    facts.nested_imports.setdefault(local, full)
+                continue
             if isinstance(stmt, cst.ImportFrom) and isinstance(stmt.names, cst.ImportStar):
                 stars.append(absolute_module(stmt, package))
             for local, full in import_bindings(stmt, package):

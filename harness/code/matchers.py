@@ -219,7 +219,12 @@ def callee_tail(call: cst.Call) -> str | None:
 
 def local_aliases(facts: Facts, targets: frozenset[str]) -> frozenset[str]:
     """Local names importing one of `targets` (`from sqlalchemy.orm import relationship as r`)."""
-    return frozenset(local for local, full in facts.imports.items() if full in targets)
+    return frozenset(
+        local
+        for imports in (facts.imports, facts.nested_imports)
+        for local, full in imports.items()
+        if full in targets
+    )
 
 
 def resolve_callee(facts: Facts, node: cst.BaseExpression) -> str | None:

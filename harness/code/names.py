@@ -185,7 +185,7 @@ def _add(scope: Scope, name: str, binding: Binding) -> None:
     scope[name] = (*scope.get(name, ()), binding)
 
 
-def _statements(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
+def scope_statements(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Statements of a scope's body: into compound statements, not into nested defs."""
     stack: list[cst.CSTNode] = [body]
     while stack:
@@ -226,7 +226,7 @@ def _param_bindings(params: cst.Parameters, scope: Scope) -> None:
 
 def body_bindings(body: cst.CSTNode, scope: Scope, module: str | None) -> None:
     """Add what the statements of `body` bind to `scope` (not what nested defs bind)."""
-    for stmt in _statements(body):
+    for stmt in scope_statements(body):
         if isinstance(stmt, cst.Assign):
             for target in stmt.targets:
                 for name in _targets(target.target):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 import libcst.matchers as m
 
+from harness.code.matchers import local_aliases
 from harness.code.names import Binding, BindingKind
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
@@ -398,9 +399,7 @@ class SqlBuiltFromStringFormatting(CodeRule):
         func = node.func
         if isinstance(func, cst.Name):
             if self._text_names is None:
-                self._text_names = frozenset(
-                    local for local, full in self.facts.imports.items() if full in TEXT_FUNCTIONS
-                )
+                self._text_names = local_aliases(self.facts, TEXT_FUNCTIONS)
             if func.value in self._text_names:
                 return True
             # A fragment's unbound `text(...)` is SQLAlchemy's.
