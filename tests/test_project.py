@@ -265,3 +265,27 @@ def test_a_checker_failure_in_one_unit_leaves_the_project_checked() -> None:
     results = check_units(units, RuleSet.build())
     assert [r.status for r in results] == ["ok", "check-error", "parse-error"]
     assert "EXC002" in [f.code for f in results[0].findings]
+
+
+def test_cross_file_resolution_stays_quiet_on_look_alikes() -> None:
+    """Every path of the project view has a quiet twin: a dataclass named like a schema, a
+    `Base` that is not a declarative base, a session-like name bound to something else."""
+    files = {
+        "app/schemas.py": (
+            "from dataclasses import dataclass\n\n@dataclass\nclass TaskCreate:\n    title: str\n"
+        ),
+        "app/database.py": "Base = object\nSessionLocal = dict\n",
+        "app/models.py": (
+            "from app.database import Base\n\nclass Task(Base):\n    title = 'x'\n"
+        ),
+        "app/crud.py": (
+            "from app import schemas\nfrom app.database import SessionLocal\n\n"
+            "def create(task: schemas.TaskCreate):\n"
+            "    conn = SessionLocal()\n"
+            "    conn.query(task)\n"
+            "    return task.dict()\n"
+        ),
+    }
+    units = [CodeUnit.from_path(p, s) for p, s in files.items()]
+    results = check_units(units, RuleSet.build())
+    assert [(r.unit.path, f.code) for r in results for f in r.findings] == []
