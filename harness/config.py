@@ -93,6 +93,41 @@ class RulesConfig(_Strict):
     max_line_chars: int = Field(default=20_000, gt=0)
 
 
+class ProfileRule(_Strict):
+    weight: float = Field(default=1.0, gt=0)
+    blocking: bool = False
+
+
+#: Rules whose violation fails a sample whatever its score, by default: a swallowed
+#: exception, SQL built from strings, `HTTPException` in a service, and off-task code.
+DEFAULT_BLOCKING = ("EXC001", "SQL001", "SVC001", "TASK001")
+
+
+class ProfileConfig(_Strict):
+    """The house rule profile: what good code is for this team, the same for every template.
+
+    `rules` maps codes (ours, `TASK001`, `ruff`) to a weight or `{weight, blocking}`; None
+    (the default) is every built-in code rule plus `TASK001` and `ruff`, weight 1. Each rule
+    counts where its subject appears. `blocking` lists the rules whose violation fails a
+    sample whatever its score.
+    """
+
+    rules: dict[str, ProfileRule] | None = None
+    blocking: tuple[str, ...] = DEFAULT_BLOCKING
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _weights(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {
+                str(k).upper() if str(k).lower() != "ruff" else "ruff": (
+                    {"weight": w} if isinstance(w, int | float) else w
+                )
+                for k, w in v.items()
+            }
+        return v
+
+
 class GateConfig(_Strict):
     margin: float = Field(default=0.10, ge=0, le=1)
     alpha: float = Field(default=0.05, gt=0, lt=1)
@@ -110,6 +145,7 @@ class HarnessConfig(_Strict):
     limits: Limits = Limits()
     lint: LintConfig = LintConfig()
     rules: RulesConfig = RulesConfig()
+    profile: ProfileConfig = ProfileConfig()
     gate: GateConfig = GateConfig()
 
     # Directory the config was loaded from; relative paths resolve against it.

@@ -46,6 +46,9 @@ class UnitContext:
     settings: RulesConfig = field(default_factory=RulesConfig)
     stack: list[cst.CSTNode] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
+    # How many subjects (models, handlers, columns, calls) each rule checked: a rule with
+    # none does not apply to the unit.
+    sites: dict[str, int] = field(default_factory=dict)
     # Reports of nodes the walk has not reached yet: it sets their holder when it does.
     pending: dict[int, list[Report]] = field(default_factory=dict)
 

@@ -248,7 +248,9 @@ def check_module(
             visits[node_cls] = [scopes.enter, *visits.get(node_cls, ())]
             leaves[node_cls] = [*leaves.get(node_cls, ()), scopes.leave]
         walk(module, ctx, visits, leaves)
-    applicable = tuple(r.code for r in active)
+    # A rule applies where it checked a subject (or reported something).
+    reported = {rep.rule.code for rep in ctx.reports}
+    applicable = tuple(r.code for r in active if r.code in ctx.sites or r.code in reported)
     if not ctx.reports:
         return CheckResult(unit, "ok", (), applicable)
     positions = resolve_positions(

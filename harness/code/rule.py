@@ -41,3 +41,9 @@ class CodeRule(RuleBase):
 
     def report(self, node: cst.CSTNode, message: str | None = None) -> None:
         self.ctx.report(self, node, message or self.message)
+
+    def site(self) -> None:
+        """Record that the rule checked one subject here (a model, a handler, a call): the
+        rule applies to the unit only where it checked something."""
+        sites = self.ctx.sites
+        sites[self.code] = sites.get(self.code, 0) + 1

@@ -30,7 +30,13 @@ class PydanticModelRule(CodeRule):
             return
         if not self.checks_sqlmodel_tables and info.kind is ClassKind.SQLMODEL_TABLE:
             return
-        self.check_model(node, info)
+        if self.selects(node, info):
+            self.site()
+            self.check_model(node, info)
+
+    def selects(self, node: cst.ClassDef, info: ClassInfo) -> bool:
+        """Whether the rule checks this model at all (its subject: e.g. update models)."""
+        return True
 
     def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         raise NotImplementedError
@@ -43,6 +49,7 @@ class DeclarativeModelRule(CodeRule):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         info = declarative_class(node, self.facts)
         if info is not None:
+            self.site()
             self.check_model(node, info)
 
     def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
@@ -56,9 +63,11 @@ class ExceptHandlerRule(CodeRule):
     """Checks each `except` clause, `except*` included."""
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self.site()
         self.check_handler(node)
 
     def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        self.site()
         self.check_handler(node)
 
     def check_handler(self, node: Handler) -> None:
@@ -84,6 +93,7 @@ class CallRule(CodeRule):
             return
         callee = self.facts.resolve(node.func)
         if callee in self.callees:
+            self.site()
             self.check_call(node, callee)
 
     def check_call(self, node: cst.Call, callee: str) -> None:

@@ -24,11 +24,46 @@ class VariableSpec(_Strict):
 
 
 class ExpectedRule(_Strict):
-    """A rule the template asks for: its code, its weight and the instruction that asks."""
+    """A rule the template asks for: its code, its weight and the instruction that asks.
+    `blocking`: a violation fails the sample whatever its score."""
 
     code: str
     weight: float = Field(default=1.0, gt=0)
     instruction: str | None = None
+    blocking: bool = False
+
+    @field_validator("code")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.strip().upper()
+
+
+ProvidedKind = Literal[
+    "pydantic-model", "declarative-model", "class", "function", "async-function", "route"
+]
+
+
+class Provided(_Strict):
+    """Something the code must provide (task conformance, rule TASK001). `name`, `method`
+    and `path` are rendered with the case's variables (`{{ entity }}Create`)."""
+
+    kind: ProvidedKind
+    name: str | None = None
+    method: str | None = None  # routes: GET, POST, ...
+    path: str | None = None  # routes: `/orders/{order_id}`
+
+    @model_validator(mode="after")
+    def _route_or_name(self) -> Provided:
+        if self.kind == "route" and not (self.method or self.path):
+            raise ValueError("a route needs a `method` or a `path`")
+        return self
+
+
+class Exemption(_Strict):
+    """A house rule the template does not want scored, and why (shown in the reports)."""
+
+    code: str
+    reason: str = Field(min_length=1)
 
     @field_validator("code")
     @classmethod
@@ -40,6 +75,8 @@ class Expect(_Strict):
     language: Literal["python"] = "python"
     role: Literal["service", "repository", "router", "model", "schema", "other"] | None = None
     rules: tuple[ExpectedRule, ...] = ()
+    provides: tuple[Provided, ...] = ()
+    exempt: tuple[Exemption, ...] = ()
 
     @field_validator("rules", mode="before")
     @classmethod
@@ -61,6 +98,7 @@ class Case(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     vars: dict[str, Any] = Field(default_factory=dict)
+    provides: tuple[Provided, ...] = ()  # added to the template's `expect.provides`
 
 
 class TemplateSpec(_Strict):

@@ -348,20 +348,24 @@ class IntIdField(CodeRule):
             return
         if info.kind is ClassKind.PYDANTIC:
             if is_read_model(info, self.facts, self.settings):
+                self.site()
                 for field in model_fields(node, self.facts):
                     if (field.name == "id" or field.name.endswith("_id")) and is_int_annotation(
                         field.annotation, self.facts
                     ):
                         self.report(field.node.target)
         elif info.kind is ClassKind.SQLMODEL_TABLE:
+            self.site()
             self._check_sqlmodel(node)
         elif declarative_class(node, self.facts) is not None:
+            self.site()
             self._check_declarative(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         """A Core table: `Table("users", metadata, Column("id", Integer, primary_key=True))`."""
         if callee_tail(node) != "Table" or self.facts.resolve(node.func) not in TABLE_CALLS:
             return
+        self.site()
         for arg in positional_args(node):
             column = column_call(arg, self.facts)
             if column is not None and self._is_int_key([column], None):

@@ -161,9 +161,10 @@ class CreateModelServerGeneratedField(PydanticModelRule):
         ),
     )
 
+    def selects(self, node: cst.ClassDef, info: ClassInfo) -> bool:
+        return has_name_suffix(info.name, CREATE_MODEL_SUFFIXES)
+
     def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
-        if not has_name_suffix(info.name, CREATE_MODEL_SUFFIXES):
-            return
         for field in model_fields(node, self.facts):
             if field.name in SERVER_GENERATED_FIELDS:
                 self.report(

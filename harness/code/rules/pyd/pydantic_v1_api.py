@@ -359,6 +359,10 @@ class PydanticV1Api(CodeRule):
 
     # --- decorators and scopes ---------------------------------------------------------
 
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if pydantic_model(node, self.facts) is not None:
+            self.site()
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         for deco in node.decorators:
             target = deco.decorator

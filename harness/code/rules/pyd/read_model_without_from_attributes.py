@@ -299,11 +299,13 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
         ),
     )
 
+    def selects(self, node: cst.ClassDef, info: ClassInfo) -> bool:
+        """Read models built from ORM objects."""
+        return is_read_model(info, self.facts, self.settings) and id(node) in orm_built_models(
+            self.facts
+        )
+
     def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
-        if not is_read_model(info, self.facts, self.settings):
-            return
-        if id(node) not in orm_built_models(self.facts):
-            return
         if not external_bases(info, self.facts) <= PLAIN_MODEL_ROOTS:
             return
         if has_opaque_config(info, self.facts):

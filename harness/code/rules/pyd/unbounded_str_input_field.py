@@ -193,9 +193,10 @@ class UnboundedStrInputField(PydanticModelRule):
         ),
     )
 
+    def selects(self, node: cst.ClassDef, info: ClassInfo) -> bool:
+        return is_input_model(info, self.settings)
+
     def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
-        if not is_input_model(info, self.settings):
-            return
         config = effective_config(info, self.facts)
         if any(key in config for key in STR_MAX_LENGTH_KEYS):
             return

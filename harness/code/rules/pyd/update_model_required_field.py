@@ -160,9 +160,10 @@ class UpdateModelRequiredField(PydanticModelRule):
         ),
     )
 
+    def selects(self, node: cst.ClassDef, info: ClassInfo) -> bool:
+        return has_name_suffix(info.name, UPDATE_MODEL_SUFFIXES)
+
     def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
-        if not has_name_suffix(info.name, UPDATE_MODEL_SUFFIXES):
-            return
         for field in model_fields(node, self.facts):
             problem = self._problem(field, self.facts)
             if problem is not None:

@@ -39,6 +39,8 @@ MODEL_QUERY_METHODS = frozenset(
         "distinct",
     }
 )
+#: Session methods that query: each call of one on a session is a site of the rule.
+SESSION_METHODS = frozenset({"query", "execute", "scalars", "scalar", "get", "get_one"})
 #: A first argument of this type is raw SQL for some other library, not an ORM entity.
 STRING_TYPES = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
 
@@ -280,6 +282,8 @@ class LegacyQueryApi(CodeRule):
         if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
+        if method in SESSION_METHODS and self._is_session(func.value):
+            self.site()  # a database query: legacy or 2.0 style
         if method == "query":
             first = next(positional_args(node), None)
             if first is not None and isinstance(first, STRING_TYPES):

@@ -297,6 +297,7 @@ class ModelWithoutTablename(CodeRule):
         info = self.facts.class_info(node)
         if info is None or info.kind is not ClassKind.SQLA_MODEL:
             return
+        self.site()
         if any(b in _BASE_CLASSES for b in info.bases) or any(
             m.matches(arg.value, FLASK_MODEL_BASE) for arg in node.bases
         ):

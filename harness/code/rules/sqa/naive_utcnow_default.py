@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from harness.code.facts import ClassKind
 from harness.code.known import ORM_COLUMN_CALLS
-from harness.code.matchers import SQLMODEL_FIELD_CALLS
+from harness.code.matchers import SQLMODEL_FIELD_CALLS, declarative_class
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
 
@@ -201,6 +202,13 @@ class NaiveUtcnowDefault(CodeRule):
             line=5,
         ),
     )
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        info = self.facts.class_info(node)
+        if info is not None and (
+            info.kind is ClassKind.SQLMODEL_TABLE or declarative_class(node, self.facts) is not None
+        ):
+            self.site()  # the column defaults of an ORM class
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value != "utcnow":

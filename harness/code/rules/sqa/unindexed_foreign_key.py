@@ -252,6 +252,7 @@ class UnindexedForeignKey(CodeRule):
         sqlmodel = info.kind is ClassKind.SQLMODEL_TABLE
         if not sqlmodel and declarative_class(node, self.facts) is None:
             return
+        self.site()
         covered: frozenset[str] | None = None
         for attr in class_attributes(node):
             call = self._unindexed_fk_column(attr.value, sqlmodel)

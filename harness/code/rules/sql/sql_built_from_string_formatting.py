@@ -419,6 +419,7 @@ class SqlBuiltFromStringFormatting(CodeRule):
             sql = node.args[0].value if node.args else None
         else:
             return
+        self.site()
         if sql is None or isinstance(sql, cst.SimpleString):
             return
         if classify(sql, self._lookup) is Kind.DYNAMIC:

@@ -241,6 +241,9 @@ class HttpExceptionInService(CodeRule):
             self._http_classes = found
         return self._http_classes
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.site()  # every function of a service is checked for what it raises
+
     def visit_Raise(self, node: cst.Raise) -> None:
         exc = node.exc
         if exc is None:

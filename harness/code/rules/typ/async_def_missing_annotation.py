@@ -153,6 +153,7 @@ class AsyncDefMissingAnnotation(CodeRule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
+        self.site()
         params = list(_params(node.params))
         positional = node.params.posonly_params or node.params.params
         if (
