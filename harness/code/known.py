@@ -163,3 +163,29 @@ LIBRARIES = frozenset(
         "dataclasses",
     }
 )
+
+#: Pydantic v1 config keys and what Pydantic v2 uses instead, as shown to users (None: removed
+#: without a direct replacement). `json_encoders` is deprecated in v2 but still honoured, so
+#: it is allowed.
+V1_CONFIG_KEYS: dict[str, str | None] = {
+    "orm_mode": "`from_attributes`",
+    "allow_population_by_field_name": "`populate_by_name`",
+    "anystr_strip_whitespace": "`str_strip_whitespace`",
+    "anystr_lower": "`str_to_lower`",
+    "anystr_upper": "`str_to_upper`",
+    "max_anystr_length": "`str_max_length`",
+    "min_anystr_length": "`str_min_length`",
+    "validate_all": "`validate_default`",
+    "allow_mutation": "`frozen` (the opposite value)",
+    "schema_extra": "`json_schema_extra`",
+    "keep_untouched": "`ignored_types`",
+    "underscore_attrs_are_private": None,
+    "copy_on_model_validation": None,
+    "smart_union": None,
+    "fields": None,
+    "error_msg_templates": None,
+    "getter_dict": None,
+    "json_loads": None,
+    "json_dumps": None,
+    "post_init_call": None,
+}

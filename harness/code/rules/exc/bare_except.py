@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from harness.code.handlers import swallows
 from harness.code.subjects import ExceptHandlerRule, Handler
 from harness.registry import Invalid, Valid
 
@@ -9,6 +10,10 @@ class BareExcept(ExceptHandlerRule):
     ## What it does
     Flags a bare `except:` clause.
 
+    Overlap: a bare `except:` whose body swallows the error (`except: pass`,
+    `except: return []`) is EXC001's finding, not this rule's: the lost error is the worse
+    defect of the two, and EXC001 blocks a sample by default. One handler, one finding.
+
     ## Why is this bad?
     A bare `except:` also catches `KeyboardInterrupt`, `SystemExit` and
     `asyncio.CancelledError`, so a service cannot be stopped or cancelled cleanly, and real
@@ -17,17 +22,19 @@ class BareExcept(ExceptHandlerRule):
     ## Example
     ```python
     try:
-        user = await repo.get(user_id)
+        await session.commit()
     except:
-        user = None
+        await session.rollback()
+        raise
     ```
 
     ## Use instead
     ```python
     try:
-        user = await repo.get(user_id)
-    except UserNotFound:
-        user = None
+        await session.commit()
+    except SQLAlchemyError:
+        await session.rollback()
+        raise
     ```
     """
 
@@ -56,16 +63,24 @@ class BareExcept(ExceptHandlerRule):
         Valid('''
             """except: in a docstring is not a handler."""
             '''),
-    )
-    invalid = (
-        Invalid(
-            """
+        # A bare `except:` that swallows is EXC001's finding.
+        Valid("""
             try:
                 f()
             except:
                 pass
+            """),
+    )
+    invalid = (
+        Invalid(
+            """
+            def load(path):
+                try:
+                    return open(path).read()
+                except:
+                    log_and_reraise()
             """,
-            line=3,
+            line=4,
         ),
         Invalid(
             """
@@ -78,16 +93,18 @@ class BareExcept(ExceptHandlerRule):
         ),
         Invalid(
             """
-            def g():
+            async def save(session, row):
                 try:
-                    f()
+                    session.add(row)
+                    await session.commit()
                 except:
-                    return []
+                    await session.rollback()
+                    raise
             """,
-            line=4,
+            line=5,
         ),
     )
 
     def check_handler(self, node: Handler) -> None:
-        if node.type is None:
+        if node.type is None and not swallows(node.body, self.facts):
             self.report(node)

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
-from harness.code.matchers import is_default_value, is_logging_call
-from harness.code.names import import_bindings
+from harness.code.handlers import swallows
 from harness.code.subjects import ExceptHandlerRule, Handler
 from harness.registry import Invalid, Valid
 
@@ -14,12 +12,6 @@ BROAD_EXCEPTIONS = frozenset(
 )
 #: Context managers that silence the exceptions they are given.
 SUPPRESS_CALLS = frozenset({"contextlib.suppress"})
-#: Modules a handler may import just to report the error (`import logging`, then log).
-REPORTING_MODULES = frozenset({"logging", "traceback", "sys", "warnings"})
-#: Statements that neither handle nor propagate: `pass`, `continue`, `break`.
-NO_OP_STATEMENT = m.Pass() | m.Continue() | m.Break()
-#: An expression statement with no effect: `...` or a bare string (a comment in disguise).
-NO_OP_EXPRESSION = m.Expr(value=m.Ellipsis() | m.SimpleString() | m.ConcatenatedString())
 
 
 class BroadExceptSwallowsError(ExceptHandlerRule):
@@ -47,6 +39,9 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
       logging function imported by name (`from logging import exception`), `print`,
       `traceback.print_exc()` or `warnings.warn`; importing `logging`, `traceback`, `sys` or
       `warnings` in the handler to do so is part of the logging.
+
+    Overlap: a bare `except:` that swallows is reported here only; EXC002 reports the bare
+    `except:` clauses that do something else with the error.
 
     ## Why is this bad?
     The caller cannot tell "nothing found" from "the database is down": the real error, its
@@ -274,52 +269,8 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
             return any(self._is_broad(el.value) for el in node.elements)
         return self.facts.resolve(node) in BROAD_EXCEPTIONS
 
-    def _swallows(self, body: cst.BaseSuite) -> bool:
-        """Whether a handler body only no-ops, logs, and assigns or returns defaults."""
-        for stmt in body.body:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                if not all(self._small_swallows(small) for small in stmt.body):
-                    return False
-            elif isinstance(stmt, cst.If):
-                if not self._if_swallows(stmt):
-                    return False
-            elif isinstance(stmt, cst.BaseSmallStatement):  # SimpleStatementSuite items
-                if not self._small_swallows(stmt):
-                    return False
-            else:
-                return False
-        return True
-
-    def _if_swallows(self, node: cst.If) -> bool:
-        if not self._swallows(node.body):
-            return False
-        orelse = node.orelse
-        if isinstance(orelse, cst.If):
-            return self._if_swallows(orelse)
-        if isinstance(orelse, cst.Else):
-            return self._swallows(orelse.body)
-        return True
-
-    def _small_swallows(self, node: cst.BaseSmallStatement) -> bool:
-        if m.matches(node, NO_OP_STATEMENT | NO_OP_EXPRESSION):
-            return True
-        if isinstance(node, cst.Import | cst.ImportFrom):  # `import logging`, then it logs
-            modules = [full.split(".", 1)[0] for _, full in import_bindings(node, None)]
-            return bool(modules) and all(name in REPORTING_MODULES for name in modules)
-        if isinstance(node, cst.Return):
-            return is_default_value(node.value)
-        if isinstance(node, cst.Expr):
-            return is_logging_call(node.value, self.facts)
-        if isinstance(node, cst.Assign):
-            return is_default_value(node.value) and all(
-                isinstance(t.target, cst.Name) for t in node.targets
-            )
-        if isinstance(node, cst.AnnAssign):
-            return isinstance(node.target, cst.Name) and is_default_value(node.value)
-        return False
-
     def check_handler(self, node: Handler) -> None:
-        if (node.type is None or self._is_broad(node.type)) and self._swallows(node.body):
+        if (node.type is None or self._is_broad(node.type)) and swallows(node.body, self.facts):
             self.report(node)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:

@@ -4,7 +4,8 @@ import libcst as cst
 import libcst.matchers as m
 
 from harness.code.facts import ClassInfo
-from harness.code.matchers import class_statements
+from harness.code.known import V1_CONFIG_KEYS
+from harness.code.matchers import class_attributes, class_statements
 from harness.code.models import is_pydantic_v1_namespace
 from harness.code.subjects import PydanticModelRule
 from harness.registry import Invalid, Valid
@@ -21,6 +22,10 @@ class PydanticV1ConfigClass(PydanticModelRule):
     Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel` resolve to
     the library's names when neither the unit nor its project binds them; a name the code binds
     to something else never does.
+
+    Overlap: this one finding covers the v1 keys inside the class (`orm_mode`,
+    `allow_population_by_field_name`, ...): its message names each with its v2 name, and
+    PYD002 does not report them again; PYD004 counts `orm_mode = True` as set.
 
     ## Why is this bad?
     `class Config` is the Pydantic v1 way to configure a model. Pydantic v2 still reads it
@@ -189,4 +194,16 @@ class PydanticV1ConfigClass(PydanticModelRule):
             if isinstance(stmt, cst.ClassDef) and m.matches(stmt, V1_CONFIG_CLASS):
                 if is_pydantic_v1_namespace(info, self.facts):
                     return
-                self.report(stmt)
+                self.report(stmt, _message(stmt))
+
+
+def _message(config: cst.ClassDef) -> str:
+    """The finding's message, naming the v1 keys of the class and their v2 names."""
+    renames = []
+    for attr in class_attributes(config):
+        key = attr.target.value
+        if key in V1_CONFIG_KEYS:
+            new = V1_CONFIG_KEYS[key]
+            renames.append(f"`{key}` → {new}" if new else f"`{key}` (removed)")
+    base = "Nested `class Config` is Pydantic v1 style; use `model_config = ConfigDict(...)`"
+    return f"{base}; rename {', '.join(renames)}" if renames else base

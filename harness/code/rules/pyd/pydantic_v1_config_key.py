@@ -3,35 +3,10 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.code.facts import ClassInfo
+from harness.code.known import V1_CONFIG_KEYS
 from harness.code.models import config_entries, is_pydantic_v1_namespace
 from harness.code.subjects import PydanticModelRule
 from harness.registry import Invalid, Valid
-
-#: Pydantic v1 config keys and what Pydantic v2 uses instead, as shown to users (None: removed
-#: without a direct replacement). `json_encoders` is deprecated in v2 but still honoured, so
-#: it is allowed.
-V1_CONFIG_KEYS: dict[str, str | None] = {
-    "orm_mode": "`from_attributes`",
-    "allow_population_by_field_name": "`populate_by_name`",
-    "anystr_strip_whitespace": "`str_strip_whitespace`",
-    "anystr_lower": "`str_to_lower`",
-    "anystr_upper": "`str_to_upper`",
-    "max_anystr_length": "`str_max_length`",
-    "min_anystr_length": "`str_min_length`",
-    "validate_all": "`validate_default`",
-    "allow_mutation": "`frozen` (the opposite value)",
-    "schema_extra": "`json_schema_extra`",
-    "keep_untouched": "`ignored_types`",
-    "underscore_attrs_are_private": None,
-    "copy_on_model_validation": None,
-    "smart_union": None,
-    "fields": None,
-    "error_msg_templates": None,
-    "getter_dict": None,
-    "json_loads": None,
-    "json_dumps": None,
-    "post_init_call": None,
-}
 
 
 class PydanticV1ConfigKey(PydanticModelRule):
@@ -48,6 +23,9 @@ class PydanticV1ConfigKey(PydanticModelRule):
     Fragments: in code that imports nothing ("the rest is unchanged"), `BaseModel` resolve to
     the library's names when neither the unit nor its project binds them; a name the code binds
     to something else never does.
+
+    Overlap: keys inside a v1 `class Config:` are not reported here; PYD001 reports the
+    class once, and its message names the keys to rename. One habit, one finding.
 
     ## Why is this bad?
     Pydantic v2 renamed or removed these keys. A renamed key in `ConfigDict(...)` is a
@@ -75,6 +53,15 @@ class PydanticV1ConfigKey(PydanticModelRule):
     name = "pydantic-v1-config-key"
     message = "Pydantic v1 config key; use its Pydantic v2 name"
     valid = (
+        # Keys of a v1 `class Config` are PYD001's one finding.
+        Valid("""
+            import pydantic
+
+            class User(pydantic.BaseModel):
+                class Config:
+                    orm_mode = True
+                    schema_extra = {'example': {}}
+            """),
         Valid("""
             from pydantic import BaseModel, ConfigDict
 
@@ -149,18 +136,6 @@ class PydanticV1ConfigKey(PydanticModelRule):
         ),
         Invalid(
             """
-            import pydantic
-
-            class User(pydantic.BaseModel):
-                class Config:
-                    orm_mode = True
-                    schema_extra = {'example': {}}
-            """,
-            line=6,
-            count=2,
-        ),
-        Invalid(
-            """
             from pydantic import BaseModel, ConfigDict
 
             class Base(BaseModel):
@@ -187,8 +162,8 @@ class PydanticV1ConfigKey(PydanticModelRule):
 
     def check_model(self, node: cst.ClassDef, info: ClassInfo) -> None:
         for entry in config_entries(node, self.facts):
-            if entry.key not in V1_CONFIG_KEYS:
-                continue
+            if entry.key not in V1_CONFIG_KEYS or entry.in_config_class:
+                continue  # keys of a v1 `class Config` are PYD001's finding
             if is_pydantic_v1_namespace(info, self.facts):
                 return
             replacement = V1_CONFIG_KEYS[entry.key]
