@@ -12,9 +12,9 @@ from harness.code.extract import extract
 from harness.code.ruff import run_ruff
 from harness.code.unit import Role
 from harness.findings import Finding
-from harness.record import UnitRecord, encode_fields
-from harness.scoring import score_sample
-from harness.templates.spec import Expect
+from harness.record import RuleScore, UnitRecord, encode_fields
+from harness.scoring import Profile, score_sample
+from harness.templates.spec import Expect, Provided
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,8 @@ class CheckJob:
     expect: Expect
     min_score: float
     path: str
+    profile: Profile | None = None
+    provides: tuple[Provided, ...] = ()  # rendered with the case's variables
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class Checked:
     findings: tuple[Finding, ...]
     units: tuple[UnitRecord, ...]
     detail: str | None
+    breakdown: tuple[RuleScore, ...] = ()
+    lines: int = 0
 
     def fields(self) -> dict[str, object]:
         """The SampleResult fields this check decides (its dataclass fields share their names)."""
@@ -58,19 +62,24 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class JobSpec:
-    """What every reply to one template is checked against (sent to the worker once)."""
+    """What every reply to one template and case is checked against (sent to the worker
+    once): the template's expectations, the house profile, the case's rendered `provides`."""
 
     role: Role
     expect: Expect
     min_score: float
     path: str
+    profile: Profile | None = None
+    provides: tuple[Provided, ...] = ()
 
 
-# (reply, finish_reason, template id): all a worker needs per reply, cheap to pickle.
-_Job = tuple[str, str | None, str]
-
-# (reply, finish_reason, template id): all a worker needs per reply, cheap to pickle.
+# (reply, finish_reason, spec key): all a worker needs per reply, cheap to pickle. The key
+# names a `JobSpec` (`spec_key(template, case)`).
 Job = tuple[str, str | None, str]
+
+
+def spec_key(template: str, case: str) -> str:
+    return f"{template}\x1f{case}"
 
 
 def check_verdicts(
@@ -81,7 +90,7 @@ def check_verdicts(
 ) -> list[Verdict]:
     """`check_batch` for compact jobs, each result as a `Verdict`."""
     full = [
-        CheckJob(reply, finish, js.role, js.expect, js.min_score, js.path)
+        CheckJob(reply, finish, js.role, js.expect, js.min_score, js.path, js.profile, js.provides)
         for reply, finish, template in jobs
         for js in (specs[template],)
     ]
@@ -117,6 +126,8 @@ def check_batch(
             job.min_score,
             outcome=ex.outcome,
             detail=ex.detail or None,
+            profile=job.profile,
+            provides=job.provides,
         )
         units = tuple(
             UnitRecord(
@@ -145,6 +156,8 @@ def check_batch(
                 ),
                 units=units,
                 detail=sc.detail,
+                breakdown=sc.breakdown,
+                lines=sum(u.source.count("\n") for u in units),
             )
         )
     return out

@@ -22,7 +22,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from harness.check import Job, JobSpec, Verdict, check_verdicts, crashed_verdict
+from harness.check import Job, JobSpec, Verdict, check_verdicts, crashed_verdict, spec_key
 from harness.code.engine import RuleSet
 from harness.llm.types import Request, Response
 from harness.worker import Worker, WorkerDied, each_isolated
@@ -76,7 +76,8 @@ class _Pending:
         text = self.response.text or ""
         digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
         cell = self.request.tag.cell  # type: ignore[attr-defined]
-        self.memo = (cell.template_hash, digest, self.response.finish_reason)
+        key = f"{cell.template_hash}:{cell.case.name}"  # a case may declare its own `provides`
+        self.memo = (key, digest, self.response.finish_reason)
 
 
 class Checker:
@@ -271,4 +272,8 @@ class Checker:
     @staticmethod
     def _job(item: _Pending) -> Job:
         cell = item.request.tag.cell  # type: ignore[attr-defined]
-        return (item.response.text or "", item.response.finish_reason, cell.spec.id)
+        return (
+            item.response.text or "",
+            item.response.finish_reason,
+            spec_key(cell.spec.id, cell.case.name),
+        )

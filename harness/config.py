@@ -100,14 +100,14 @@ class ProfileRule(_Strict):
 
 #: Rules whose violation fails a sample whatever its score, by default: a swallowed
 #: exception, SQL built from strings, `HTTPException` in a service, and off-task code.
-DEFAULT_BLOCKING = ("EXC001", "SQL001", "SVC001", "TASK001")
+DEFAULT_BLOCKING = ("EXC001", "SQL001", "SVC001", "TSK001")
 
 
 class ProfileConfig(_Strict):
     """The house rule profile: what good code is for this team, the same for every template.
 
-    `rules` maps codes (ours, `TASK001`, `ruff`) to a weight or `{weight, blocking}`; None
-    (the default) is every built-in code rule plus `TASK001` and `ruff`, weight 1. Each rule
+    `rules` maps codes (ours, `TSK001`, `ruff`) to a weight or `{weight, blocking}`; None
+    (the default) is every built-in code rule plus `TSK001` and `ruff`, weight 1. Each rule
     counts where its subject appears. `blocking` lists the rules whose violation fails a
     sample whatever its score.
     """

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.check import Checked, JobSpec, Verdict
+from harness.check import Checked, JobSpec, Verdict, spec_key
 from harness.checker import Checker
 from harness.code.ruff import ruff_command
 from harness.code.unit import Role
@@ -48,8 +48,9 @@ from harness.record import (
 )
 from harness.report import REPORT_FILES, write_reports
 from harness.runmeta import build_meta, new_run_id, run_dir_for
-from harness.scoring import RunSummary, aggregate
+from harness.scoring import RUFF_RULE, Profile, RunSummary, aggregate, house_profile
 from harness.shard import Shard
+from harness.templates.render import render_provides
 from harness.templates.spec import TemplateSpec
 
 
@@ -264,16 +265,36 @@ def _check_unchanged(
             )
 
 
-def _job_specs(specs: Sequence[TemplateSpec]) -> dict[str, JobSpec]:
+def _job_specs(specs: Sequence[TemplateSpec], profile: Profile) -> dict[str, JobSpec]:
+    """One `JobSpec` per template and case: the case's `provides` rendered once."""
     return {
-        s.id: JobSpec(
+        spec_key(s.id, case.name): JobSpec(
             role=Role(s.expect.role) if s.expect.role else Role.OTHER,
             expect=s.expect,
             min_score=s.min_score,
             path=f"{s.id}.py",
+            profile=profile,
+            provides=render_provides(s, case),
         )
         for s in specs
+        for case in s.cases
     }
+
+
+def run_profile(config: HarnessConfig) -> Profile:
+    """The house profile of `harness.yaml`: every built-in code rule, TSK001 and `ruff` at
+    weight 1 unless `profile.rules` says otherwise. Unknown codes are a config error."""
+    from harness.registry import all_rules
+
+    codes = [c for c in all_rules() if not c.startswith("TPL")] + [RUFF_RULE]
+    named = [*(config.profile.rules or {}), *config.profile.blocking]
+    unknown = sorted({c for c in named if c not in codes})
+    if unknown:
+        raise ConfigError(
+            f"profile: unknown rule code(s): {', '.join(unknown)}",
+            hint="see `harness rules` for the codes",
+        )
+    return house_profile(codes, config.profile.rules, config.profile.blocking)
 
 
 async def evaluate_async(
@@ -343,7 +364,9 @@ async def evaluate_async(
     # its own sample, never the run. `workers=0` checks in a thread (tests).
     workers = 1 if options.workers is None else options.workers
     # before any thread starts
-    checker = Checker(emit, config.rules, ruff_select, workers, _job_specs(specs))
+    checker = Checker(
+        emit, config.rules, ruff_select, workers, _job_specs(specs, run_profile(config))
+    )
     own_store = store is None
     if store is None:
         store_path = config.path(config.store)

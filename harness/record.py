@@ -23,6 +23,7 @@ SampleStatus = Literal[
     "truncated",  # reply was cut off (unclosed fence, length stop)
     "parse-error",  # code did not parse
     "check-error",  # code could not be checked (a limit, or a checker failure): never a pass
+    "nothing-checked",  # no rule found anything to check in the code: never a pass
     "provider-error",  # the model call failed: not scored
     "not-recorded",  # offline and the store has no answer: not scored
 ]
@@ -38,6 +39,20 @@ class UnitRecord(_Rec):
     source: str
     first_line: int = 1
     parse_error: str | None = None
+
+
+class RuleScore(_Rec):
+    """One line of a sample's score breakdown: a rule that applied (or was exempted)."""
+
+    code: str
+    weight: float
+    source: Literal["house", "template", "house+template"]
+    outcome: Literal["pass", "fail", "exempt"]
+    blocking: bool = False
+    instruction: bool = False  # the template links the rule to an instruction
+    findings: int = 0  # findings that count for this rule (duplicates merged away)
+    merged: tuple[str, ...] = ()  # codes whose findings on the same node count here instead
+    note: str | None = None  # an exemption's reason, missing items
 
 
 class Usage(_Rec):
@@ -65,6 +80,8 @@ class SampleResult(_Rec):
     applicable: tuple[str, ...] = ()
     weights: dict[str, float] = Field(default_factory=dict)
     findings: tuple[Finding, ...] = ()  # `unit` indexes `units`
+    breakdown: tuple[RuleScore, ...] = ()  # how the score was made, rule by rule
+    lines: int = 0  # lines of generated code (for violations per 100 lines)
     units: tuple[UnitRecord, ...] = ()
     prompt: tuple[dict[str, str], ...] = ()  # rendered messages
     reply: str | None = None

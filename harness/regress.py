@@ -24,7 +24,7 @@ from deepdiff import DeepDiff
 
 from harness.config import GateConfig
 from harness.golden import CellBaseline, TemplateBaseline
-from harness.scoring import one_sided_two_proportion_test
+from harness.stats import one_sided_two_proportion_test
 
 
 class Kind(StrEnum):

@@ -15,45 +15,45 @@ def _codes_lines(source: str, ruleset: RuleSet = BARE) -> list[tuple[str, int]]:
 
 
 def test_finding_positions_are_one_based_with_end() -> None:
-    src = "def g():\n    try:\n        f()\n    except:\n        pass\n"
+    src = "def g():\n    try:\n        f()\n    except:\n        raise\n"
     result = check_unit(CodeUnit(src, "svc.py"), BARE)
     (finding,) = result.findings
     assert (finding.line, finding.col) == (4, 5)
-    assert (finding.end_line, finding.end_col) == (5, 13)
+    assert (finding.end_line, finding.end_col) == (5, 14)
     assert finding.path == "svc.py"
     assert finding.name == "bare-except"
 
 
 def test_positions_when_a_statement_follows_the_reported_node() -> None:
-    src = "def g():\n    try:\n        f()\n    except:\n        pass\n    return 1\n"
+    src = "def g():\n    try:\n        f()\n    except:\n        raise\n    return 1\n"
     assert _codes_lines(src) == [("EXC002", 4)]
 
 
 def test_several_findings_are_sorted() -> None:
     src = (
-        "try:\n    a()\nexcept:\n    pass\n"
-        "def h():\n    try:\n        b()\n    except:\n        pass\n    x = 1\n"
+        "try:\n    a()\nexcept:\n    raise\n"
+        "def h():\n    try:\n        b()\n    except:\n        raise\n    x = 1\n"
     )
     assert _codes_lines(src) == [("EXC002", 3), ("EXC002", 8)]
 
 
 def test_suppression_with_code() -> None:
-    src = "try:\n    f()\nexcept:  # harness: ignore[EXC002]\n    pass\n"
+    src = "try:\n    f()\nexcept:  # harness: ignore[EXC002]\n    raise\n"
     result = check_unit(CodeUnit(src), BARE)
     assert result.findings == ()
     assert result.suppressed == 1
 
 
 def test_suppression_of_another_code_does_not_hide() -> None:
-    src = "try:\n    f()\nexcept:  # harness: ignore[EXC001, SQA001]\n    pass\n"
+    src = "try:\n    f()\nexcept:  # harness: ignore[EXC001, SQA001]\n    raise\n"
     assert _codes_lines(src) == [("EXC002", 3)]
 
 
 def test_bare_suppression_hides_every_code() -> None:
-    src = "try:\n    f()\nexcept:  # harness: ignore\n    pass\n"
+    src = "try:\n    f()\nexcept:  # harness: ignore\n    raise\n"
     assert _codes_lines(src) == []
     # Lower case codes and extra spaces work too.
-    src = "try:\n    f()\nexcept:  #harness:ignore[ exc002 ]\n    pass\n"
+    src = "try:\n    f()\nexcept:  #harness:ignore[ exc002 ]\n    raise\n"
     assert _codes_lines(src) == []
 
 

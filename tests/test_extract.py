@@ -194,7 +194,7 @@ def test_crlf_line_endings() -> None:
 
 
 def test_unit_lines_map_back_to_the_reply() -> None:
-    reply = "intro\n\n```python\ntry:\n    f()\nexcept:\n    pass\n```\n"
+    reply = "intro\n\n```python\ntry:\n    f()\nexcept:\n    raise\n```\n"
     ex = extract(reply)
     unit = ex.units[0]
     finding = next(f for f in check_unit(unit).findings if f.code == "EXC002")

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.check import JobSpec
+from harness.check import JobSpec, spec_key
 from harness.checker import Checker
 from harness.code.engine import RuleSet, check_unit
 from harness.code.rule import CodeRule
@@ -148,6 +148,9 @@ class _Cell:
     class spec:
         id = "t"
 
+    class case:
+        name = "c"
+
     template_hash = "h"
 
 
@@ -175,7 +178,7 @@ def test_a_crashing_reply_costs_its_own_sample_and_the_worker_restarts(
         RulesConfig(),
         None,
         1,
-        {"t": spec},
+        {spec_key("t", "c"): spec},
     )
     texts = [f"```python\nx_{i} = {i}\n```\n" for i in range(5)]
     texts.insert(2, "```python\n# CRASH-THE-WORKER\nx = 1\n```\n")
@@ -186,7 +189,7 @@ def test_a_crashing_reply_costs_its_own_sample_and_the_worker_restarts(
     assert len(got) == len(texts)
     crashed = got.pop(texts[2])
     assert crashed == "check-error"
-    assert set(got.values()) == {"scored"}
+    assert set(got.values()) == {"nothing-checked"}  # `x = 1` has nothing to check
     assert checker.crashes == 1
 
 
@@ -356,7 +359,7 @@ def test_check_code_reports_the_good_files_next_to_a_hostile_one(tmp_path: Path)
 
     (tmp_path / "a_good.py").write_text("def f() -> int:\n    return 1\n")
     (tmp_path / "b_segfault.py").write_text(SEGFAULT_FILE)
-    (tmp_path / "c_bad.py").write_text("try:\n    f()\nexcept:\n    pass\n")
+    (tmp_path / "c_bad.py").write_text("try:\n    f()\nexcept:\n    raise\n")
     result = CliRunner().invoke(cli, ["check-code", str(tmp_path), "--no-ruff"])
     assert result.exit_code == 1, result.output
     assert "b_segfault.py:1:1: check-error: nested too deeply" in result.output
@@ -386,7 +389,7 @@ def test_check_code_survives_a_file_that_crashes_the_checker(
     for i in range(5):
         path = tmp_path / f"f{i}.py"
         body = "# CRASH-THE-WORKER\n" if i == 2 else ""
-        path.write_text(body + "try:\n    f()\nexcept:\n    pass\n")
+        path.write_text(body + "try:\n    f()\nexcept:\n    raise\n")
         files.append(path)
     results = check_files(files, Selection(None, [], [], []))
     assert [r.problem.kind if r.problem else "ok" for r in results] == [

@@ -74,7 +74,7 @@ def test_one_rule_as_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["name"] == "bare-except"
     assert data["docs"].startswith("## What it does")
     assert len(data["invalid"]) == len(all_rules()["EXC002"].invalid)
-    assert data["invalid"][0]["line"] == 3
+    assert data["invalid"][0]["line"] == all_rules()["EXC002"].invalid[0].line
 
 
 def test_unknown_rule_exits_two_with_suggestions(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,14 +10,13 @@ from harness.code.engine import CheckResult, ParseFailure
 from harness.code.unit import CodeUnit
 from harness.findings import Finding, Severity
 from harness.record import SampleResult, Usage
-from harness.scoring import (
-    aggregate,
+from harness.scoring import aggregate, score_sample
+from harness.stats import (
     fisher_one_sided,
     one_sided_two_proportion_test,
     pass_at_k,
     pass_hat_k,
     percentile,
-    score_sample,
     wilson,
 )
 from harness.templates.spec import Expect
@@ -47,7 +46,7 @@ def test_all_applicable_rules_weight_one() -> None:
     assert [u for u, _ in s.findings] == [0, 0]
 
 
-def test_expected_rules_use_their_weights_and_applicability() -> None:
+def test_expected_rules_add_weight_to_the_house_profile() -> None:
     expect = Expect(
         rules=[
             {"code": "PYD001", "weight": 3},
@@ -57,12 +56,12 @@ def test_expected_rules_use_their_weights_and_applicability() -> None:
     )
     res = [
         _ok(("PYD001",), _f("PYD001")),
-        _ok(("EXC002", "EXC001"), _f("EXC001")),  # EXC001 is not expected: ignored
+        _ok(("EXC002", "EXC001"), _f("EXC001")),  # a house rule the template does not list
     ]
     s = score_sample(res, (), expect, 20)
-    assert s.weights == {"PYD001": 3.0, "EXC002": 1.0}
-    assert s.score == pytest.approx(25.0)
-    assert s.passed  # 25 >= 20
+    assert s.weights == {"EXC001": 1.0, "EXC002": 2.0, "PYD001": 4.0}
+    assert s.score == pytest.approx(100 * 2 / 7)
+    assert s.passed  # 28.6 >= 20
     assert {f.code for _, f in s.findings} == {"PYD001", "EXC001"}
     assert [u for u, _ in s.findings] == [0, 1]
 
@@ -83,13 +82,17 @@ def test_ruff_is_one_rule_failing_only_on_error_codes() -> None:
 def test_ruff_weight_from_expect() -> None:
     expect = Expect(rules=[{"code": "EXC002", "weight": 1}, {"code": "ruff", "weight": 3}])
     s = score_sample([_ok(("EXC002",))], [(_f("ruff:F401"),)], expect, 80)
-    assert s.weights == {"EXC002": 1.0, "ruff": 3.0}
-    assert s.score == 25.0
+    assert s.weights == {"EXC002": 2.0, "ruff": 4.0}
+    assert s.score == pytest.approx(100 * 2 / 6)
 
 
-def test_nothing_applicable_scores_100() -> None:
-    s = score_sample([_ok(())], (), Expect(), 80)
-    assert (s.status, s.score, s.passed, s.applicable) == ("scored", 100.0, True, ())
+def test_nothing_to_check_is_never_a_pass() -> None:
+    s = score_sample([_ok(())], [()], Expect(), 80)
+    assert (s.status, s.score, s.passed) == ("nothing-checked", 0.0, False)
+    # A template's rules none of which found anything to check: the same.
+    expect = Expect(rules=[{"code": "SQA006"}])
+    s = score_sample([_ok(("EXC002",))], [()], expect, 80)
+    assert s.status == "nothing-checked"
 
 
 @pytest.mark.parametrize("outcome", ["no-code", "truncated"])

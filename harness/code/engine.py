@@ -27,6 +27,7 @@ from harness.code.guard import CheckProblem, Limits, precheck, time_limit
 from harness.code.names import SCOPE_NODES, comprehension_scope
 from harness.code.positions import resolve_positions
 from harness.code.project import ProjectIndex, module_path
+from harness.code.provides import Offer, offers
 from harness.code.rule import CodeRule
 from harness.code.suppress import is_suppressed
 from harness.code.tree import KINDS, NODE, SEQUENCE, TRIVIA, child_fields, kind_of
@@ -57,6 +58,7 @@ class CheckResult:
     parse_error: ParseFailure | None = None
     suppressed: int = 0
     problem: str | None = None  # why the unit could not be checked (`check-error`)
+    offers: tuple[Offer, ...] = ()  # what the unit provides (task conformance)
 
 
 def walk(module: cst.Module, ctx: UnitContext, visits: dict[type, list], leaves: dict) -> None:
@@ -251,8 +253,9 @@ def check_module(
     # A rule applies where it checked a subject (or reported something).
     reported = {rep.rule.code for rep in ctx.reports}
     applicable = tuple(r.code for r in active if r.code in ctx.sites or r.code in reported)
+    provided = offers(facts)
     if not ctx.reports:
-        return CheckResult(unit, "ok", (), applicable)
+        return CheckResult(unit, "ok", (), applicable, offers=provided)
     positions = resolve_positions(
         module, ((r.node, r.holder) for r in ctx.reports), unit.source, tree=tree
     )
@@ -287,7 +290,9 @@ def check_module(
             )
         )
     findings.sort(key=lambda f: (f.line, f.col, f.code))
-    return CheckResult(unit, "ok", tuple(findings), applicable, suppressed=suppressed)
+    return CheckResult(
+        unit, "ok", tuple(findings), applicable, suppressed=suppressed, offers=provided
+    )
 
 
 @dataclass(slots=True)

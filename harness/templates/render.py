@@ -22,7 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from harness.deadline import Expired, deadline
 from harness.errors import RenderError
-from harness.templates.spec import Case, TemplateSpec
+from harness.templates.spec import Case, Provided, TemplateSpec
 from harness.templates.yamldoc import VALUE_SUFFIX
 
 #: Fields of a spec that are Jinja templates, in message order.
@@ -325,3 +325,19 @@ def render(spec: TemplateSpec, case: Case) -> RenderedPrompt:
             messages.append(Message(role, text))
     params = dict(_spec_params(spec))
     return RenderedPrompt(tuple(messages), params, prompt_hash(tuple(messages), params))
+
+
+def render_provides(spec: TemplateSpec, case: Case) -> tuple[Provided, ...]:
+    """What the code must provide for `case` (the template's items, then the case's), with
+    `name`, `method` and `path` rendered with the case's variables. Raises RenderError."""
+    variables = case_vars(spec, case)
+    out: list[Provided] = []
+    for item in (*spec.expect.provides, *case.provides):
+        values = {
+            key: render_field(spec, "expect.provides", text, variables).strip()
+            if isinstance(text, str) and "{" in text
+            else text
+            for key, text in (("name", item.name), ("method", item.method), ("path", item.path))
+        }
+        out.append(item.model_copy(update=values))
+    return tuple(out)

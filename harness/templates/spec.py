@@ -44,7 +44,7 @@ ProvidedKind = Literal[
 
 
 class Provided(_Strict):
-    """Something the code must provide (task conformance, rule TASK001). `name`, `method`
+    """Something the code must provide (task conformance, rule TSK001). `name`, `method`
     and `path` are rendered with the case's variables (`{{ entity }}Create`)."""
 
     kind: ProvidedKind
