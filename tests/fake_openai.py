@@ -45,7 +45,7 @@ ReplyFn = Callable[[str, list[dict[str, Any]]], str]
 
 def default_reply(model: str, messages: list[dict[str, Any]]) -> str:
     digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()[:8]
-    return f"```python\ndef answer_{digest}() -> int:\n    return 42\n```\n"
+    return f"```python\nasync def answer_{digest}() -> int:\n    return 42\n```\n"
 
 
 def key_of(headers: Mapping[str, str], body: Mapping[str, Any]) -> str:

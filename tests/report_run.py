@@ -52,7 +52,8 @@ def load(repo: UserRepo, user_id: int):
     try:
         return repo.get(user_id)
     except:
-        return None
+        repo.reset()
+        raise
 '''
 BAD_LINE = next(i for i, line in enumerate(BAD.splitlines(), 1) if line.strip() == "except:")
 XSS_CELL = ("service-layer", "sloppy", "edge", 0)

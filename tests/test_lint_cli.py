@@ -22,17 +22,18 @@ PLANTED = {
     "tpl001.yaml": ("TPL001", 7),
     "tpl002.yaml": ("TPL002", 7),
     "tpl003.yaml": ("TPL003", 5),
-    "tpl004.yaml": ("TPL004", 22),
-    "tpl005.yaml": ("TPL005", 22),
+    "tpl004.yaml": ("TPL004", 23),
+    "tpl005.yaml": ("TPL005", 23),
     "tpl006.yaml": ("TPL006", 7),
     "tpl007.yaml": ("TPL007", 5),
     "tpl008.yaml": ("TPL008", 5),
-    "tpl009.yaml": ("TPL009", 18),
+    "tpl009.yaml": ("TPL009", 19),
     "tpl010.yaml": ("TPL010", 11),
-    "tpl011.yaml": ("TPL011", 18),
-    "tpl012.yaml": ("TPL012", 20),
+    "tpl011.yaml": ("TPL011", 19),
+    "tpl012.yaml": ("TPL012", 21),
     "tpl013.yaml": ("TPL013", 7),
-    "tpl014.yaml": ("TPL014", 20),
+    "tpl015.yaml": ("TPL015", 1),
+    "tpl014.yaml": ("TPL014", 21),
 }
 
 
@@ -107,6 +108,7 @@ def test_select_and_ignore(capsys: pytest.CaptureFixture[str]) -> None:
         "TPL012",
         "TPL013",
         "TPL014",
+        "TPL015",
     }
 
 
@@ -131,11 +133,11 @@ def test_directory_with_a_bad_file_still_lints_the_others(
     lines = out.strip().splitlines()
     assert any(
         ln.endswith(
-            "bad_schema.yml:22:5: error: `cases.1.vars`: Input should be a valid dictionary"
+            "bad_schema.yml:23:5: error: `cases.1.vars`: Input should be a valid dictionary"
         )
         for ln in lines
     )
-    assert any("broken.yaml:15:" in ln and ": error: invalid YAML" in ln for ln in lines)
+    assert any("broken.yaml:16:" in ln and ": error: invalid YAML" in ln for ln in lines)
     assert not any("TPL000" in ln for ln in lines)
     _, data = _json(capsys, str(FIXTURES / "mixed"))
     assert data["templates"] == 3 and len(data["errors"]) == 2 and data["findings"] == []

@@ -274,9 +274,7 @@ def test_cross_file_resolution_stays_quiet_on_look_alikes() -> None:
             "from dataclasses import dataclass\n\n@dataclass\nclass TaskCreate:\n    title: str\n"
         ),
         "app/database.py": "Base = object\nSessionLocal = dict\n",
-        "app/models.py": (
-            "from app.database import Base\n\nclass Task(Base):\n    title = 'x'\n"
-        ),
+        "app/models.py": ("from app.database import Base\n\nclass Task(Base):\n    title = 'x'\n"),
         "app/crud.py": (
             "from app import schemas\nfrom app.database import SessionLocal\n\n"
             "def create(task: schemas.TaskCreate):\n"

@@ -49,14 +49,8 @@ class Provided(_Strict):
 
     kind: ProvidedKind
     name: str | None = None
-    method: str | None = None  # routes: GET, POST, ...
-    path: str | None = None  # routes: `/orders/{order_id}`
-
-    @model_validator(mode="after")
-    def _route_or_name(self) -> Provided:
-        if self.kind == "route" and not (self.method or self.path):
-            raise ValueError("a route needs a `method` or a `path`")
-        return self
+    method: str | None = None  # routes: GET, POST, ... (none: any method)
+    path: str | None = None  # routes: `/orders/{order_id}` (none: any path)
 
 
 class Exemption(_Strict):
