@@ -153,7 +153,7 @@ def plan_cells(
     offline_models: frozenset[str],
     hashes: dict[str, str] | None = None,
 ) -> list[Cell]:
-    from harness.templates.render import render
+    from harness.templates.render import render, render_provides
 
     cells: list[Cell] = []
     for spec in specs:
@@ -164,6 +164,7 @@ def plan_cells(
                 continue
             rendered = render(spec, case)
             prompt = tuple(m.as_dict() for m in rendered.messages)
+            task = sim_task(spec, render_provides(spec, case))
             for model in models:
                 head = encode_fields(
                     template=spec.id,
@@ -182,13 +183,22 @@ def plan_cells(
                         model=model,
                         role=role,
                         prompt=prompt,
-                        params=dict(rendered.params),
+                        params={**rendered.params, **task} if model.simulated else dict(rendered.params),
                         samples=samples_for(sel, spec, model, config),
                         offline=model.alias in offline_models,
                         head=head,
                     )
                 )
     return cells
+
+
+def sim_task(spec: TemplateSpec, provides: Sequence[Any]) -> dict[str, Any]:
+    """What a simulated model is told besides the prompt, as request params: the
+    instruction each rule is linked to, and what the code must provide. (A real model gets
+    only the prompt.)"""
+    links = {r.code: r.instruction for r in spec.expect.rules if r.instruction}
+    items = [p.model_dump(exclude_none=True) for p in provides]
+    return {"sim_links": links, "sim_provides": items}
 
 
 def make_request(cell: Cell, sample: int) -> Request:

@@ -80,17 +80,54 @@ class Defects:
     no_annotations: bool = False
 
 
+#: The rule each habit breaks: a model told to follow the rule (the template links an
+#: instruction to it, and the prompt holds it) leaves the habit out, unless it rolls it anyway.
+RULE_OF: dict[str, str] = {
+    "int_ids": "IDS001",
+    "v1_config": "PYD001",
+    "no_from_attributes": "PYD004",
+    "v1_api": "PYD003",
+    "plain_email": "PYD005",
+    "unbounded_str": "PYD006",
+    "required_update": "PYD008",
+    "server_field_in_create": "PYD009",
+    "any_field": "PYD010",
+    "query_api": "SQA006",
+    "swallow": "EXC001",
+    "http_in_service": "SVC001",
+    "column_api": "SQA001",
+    "legacy_base": "SQA007",
+    "no_tablename": "SQA003",
+    "backref": "SQA004",
+    "unindexed_fk": "SQA005",
+    "utcnow": "SQA008",
+    "sql_fstring": "SQL001",
+    "no_annotations": "TYP001",
+}
+#: What every model writes where nothing tells it otherwise: the common default of
+#: generated code. Careful code never shows the others unless told to.
+DEFAULTS = frozenset(
+    {
+        "int_ids",
+        "no_from_attributes",
+        "plain_email",
+        "unbounded_str",
+        "required_update",
+        "server_field_in_create",
+        "query_api",
+        "swallow",
+        "http_in_service",
+        "column_api",
+        "utcnow",
+        "backref",
+        "no_annotations",
+    }
+)
+
+
 def defects_for(ask: Ask, model: str, rng: random.Random) -> Defects:
-    """Roll the model's habits, then add what an unasked-for instruction leaves at default."""
+    """Roll the model's habits, then add the defaults of every rule it was not told about."""
     rates = DEFECT_RATES.get(model, {})
     rolled = {name: rng.random() < rate for name, rate in sorted(rates.items())}
-    d = Defects(**rolled)
-    # Where the prompt is silent, every model takes the plain default.
-    return replace(
-        d,
-        int_ids=d.int_ids or not ask.uuid_ids,
-        no_from_attributes=d.no_from_attributes or not ask.from_attributes,
-        plain_email=d.plain_email or not ask.email_str,
-        unbounded_str=d.unbounded_str or not ask.max_length,
-        required_update=d.required_update or not ask.optional_update,
-    )
+    unasked = {name: True for name in DEFAULTS if RULE_OF[name] not in ask.obeyed}
+    return replace(Defects(**rolled), **unasked)

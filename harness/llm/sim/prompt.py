@@ -19,23 +19,27 @@ class FieldSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class Ask:
-    """What a prompt asks for, as far as a simulated model understands it."""
+    """What a prompt asks for, as far as a simulated model understands it.
+
+    `obeyed` are the rules whose linked instruction (the template's `expect.rules`) is in the
+    rendered prompt: the model follows those. `functions` and `routes` are what the template
+    declares the code must provide (`expect.provides`)."""
 
     kind: Kind
     entity: str
     fields: tuple[FieldSpec, ...]
-    uuid_ids: bool = False
-    from_attributes: bool = False
-    select_api: bool = False
-    propagate: bool = False
-    domain_exceptions: bool = False
-    mapped: bool = False
-    email_str: bool = False
-    max_length: bool = False
-    optional_update: bool = False
+    obeyed: frozenset[str] = frozenset()
     is_async: bool = False
     relationship: str | None = None
+    functions: tuple[tuple[str, bool], ...] = ()  # (name, async)
+    routes: tuple[Route, ...] = ()
 
 
 _KIND_WORDS: dict[Kind, tuple[str, ...]] = {
@@ -177,43 +181,62 @@ def _kind(text: str) -> Kind:
     return "schema"  # pragma: no cover
 
 
-#: An instruction to use UUID ids ("Use UUID for all ids", "UUIDs as primary keys"); a field
-#: typed UUID in a case's field list is not one.
-UUID_INSTRUCTION = re.compile(
-    r"\buse\s+uuids?\b|\buuids?\s+(?:for|as)\s+(?:all\s+|every\s+)?(?:the\s+)?"
-    r"(?:ids|identifiers|primary\s+keys)"
-)
+#: The kind of code each declared item asks for.
+_KIND_OF_ITEM: dict[str, Kind] = {
+    "route": "router",
+    "async-function": "service",
+    "function": "service",
+    "declarative-model": "model",
+    "pydantic-model": "schema",
+}
+_MODEL_SUFFIXES = ("Create", "Update", "Read", "Out", "Response", "In", "Base")
 
 
-def analyse(messages: Sequence[Mapping[str, Any]]) -> Ask:
-    """Read a rendered prompt the way a simulated model does."""
+def _declared_entity(items: Sequence[Mapping[str, Any]]) -> str | None:
+    for item in items:
+        name = str(item.get("name") or "")
+        if item.get("kind") in ("pydantic-model", "declarative-model") and name:
+            for suffix in _MODEL_SUFFIXES:
+                if name.endswith(suffix) and len(name) > len(suffix):
+                    return name[: -len(suffix)]
+            return name
+    return None
+
+
+def analyse(
+    messages: Sequence[Mapping[str, Any]],
+    links: Mapping[str, str] | None = None,
+    provides: Sequence[Mapping[str, Any]] = (),
+) -> Ask:
+    """Read a rendered prompt the way a simulated model does: the task from the prompt and
+    the declared items, the rules from the instructions the template links to them."""
     texts = [str(m.get("content") or "") for m in messages]
     users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
     task = users[-1] if users else (texts[-1] if texts else "")
     full = "\n".join(texts)
-    low = full.lower()
     rel = re.search(
         r"relationship\w*\s+(?:to|with)\s+(?:an?\s+|the\s+)?`?([A-Z][A-Za-z0-9]+)", full
     )
-    entity = _entity(task)
+    obeyed = frozenset(code for code, text in (links or {}).items() if text and text in full)
+    kinds = [_KIND_OF_ITEM[str(i.get("kind"))] for i in provides if i.get("kind") in _KIND_OF_ITEM]
+    entity = _declared_entity(provides) or _entity(task)
+    functions = tuple(
+        (str(i["name"]), i.get("kind") == "async-function")
+        for i in provides
+        if i.get("kind") in ("function", "async-function") and i.get("name")
+    )
+    routes = tuple(
+        Route(str(i.get("method") or "GET").upper(), str(i.get("path") or "/"))
+        for i in provides
+        if i.get("kind") == "route" and (i.get("method") or i.get("path"))
+    )
     return Ask(
-        kind=_kind(task),
+        kind=kinds[0] if kinds else _kind(task),
         entity=entity if entity != "Item" else _entity(full),
         fields=_parse_fields(task),
-        uuid_ids=bool(UUID_INSTRUCTION.search(low)),
-        from_attributes="from_attributes" in low or "from attributes" in low,
-        select_api=bool(re.search(r"\bselect\s*\(", low))
-        or "2.0-style" in low
-        or "2.0 style" in low,
-        propagate=any(w in low for w in ("propagate", "broad except", "swallow", "bare except"))
-        or "except exception" in low,
-        domain_exceptions="domain exception" in low
-        or "httpexception" in low
-        or "custom exception" in low,
-        mapped="mapped_column" in low or "mapped[" in low,
-        email_str="emailstr" in low,
-        max_length="max_length" in low or "max length" in low or "maximum length" in low,
-        optional_update=bool(re.search(r"optional|partial update|exclude_unset", low)),
-        is_async="async" in low,
+        obeyed=obeyed,
+        is_async="async" in full.lower() or any(is_async for _, is_async in functions),
         relationship=rel.group(1) if rel else None,
+        functions=functions,
+        routes=routes,
     )

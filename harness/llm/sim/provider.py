@@ -92,7 +92,7 @@ def respond(
     if name not in MODELS:
         raise ValueError(f"unknown simulated model {model!r}; use one of: {', '.join(MODELS)}")
     rng = random.Random(seed_of(name, messages, params))
-    ask = analyse(messages)
+    ask = analyse(messages, params.get("sim_links") or {}, params.get("sim_provides") or ())
     what = _WHAT[ask.kind]
     if name == "chatty":
         roll = rng.random()

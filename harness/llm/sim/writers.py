@@ -383,7 +383,14 @@ def write_service(ask: Ask, d: Defects) -> str:
         f"        {aw}self.session.commit()"
     )
     cls = f"class {e}Service:\n" + "\n\n".join(m)
-    return imp.render() + "\n\n\n" + "\n\n\n".join([*pre, cls]) + "\n"
+    # The functions the task names: thin entry points over the service.
+    funcs = [
+        _head(d, "async def" if is_async else "def", name, f"session: {sess}, {var}_id: {idt}", e)
+        + f"    return {'await ' if is_async and ask.is_async else ''}"
+        f"{e}Service(session).get_{var}({var}_id)"
+        for name, is_async in ask.functions
+    ]
+    return imp.render() + "\n\n\n" + "\n\n\n".join([*pre, cls, *funcs]) + "\n"
 
 
 def _router_with_db(ask: Ask, d: Defects, imp: _Imports, out: list[str], idt: str) -> None:
@@ -448,6 +455,7 @@ def write_router(ask: Ask, d: Defects) -> str:
     out = [f'router = APIRouter(prefix="/{many.replace("_", "-")}", tags=["{many}"])']
     if d.query_api:
         _router_with_db(ask, d, imp, out, idt)
+        _declared_routes(ask, d, out, idt, df, var)
         return imp.render() + "\n\n\n" + "\n\n\n".join(out) + "\n"
     imp.add("typing", "Annotated")
     imp.add(f"app.services.{var}", f"{e}NotFoundError", f"{e}Service", f"get_{var}_service")
@@ -505,7 +513,33 @@ def write_router(ask: Ask, d: Defects) -> str:
         + f"    try:\n        {aw}service.delete_{var}({var}_id)\n"
         + not_found.rstrip("\n")
     )
+    _declared_routes(ask, d, out, idt, df, var)
     return imp.render() + "\n\n\n" + "\n\n\n".join(out) + "\n"
+
+
+_ROUTE_RE = re.compile(r'^@router\.(\w+)\("([^"]*)"', re.MULTILINE)
+_PARAM_RE = re.compile(r"\{(\w+)\}")
+
+
+def _declared_routes(ask: Ask, d: Defects, out: list[str], idt: str, df: str, var: str) -> None:
+    """Add a handler for each route the task names that the CRUD routes do not cover."""
+    have = {
+        (m.group(1).upper(), _PARAM_RE.sub("{}", m.group(2)).rstrip("/") or "/")
+        for m in _ROUTE_RE.finditer("\n".join(out))
+    }
+    for i, route in enumerate(ask.routes):
+        key = (route.method, _PARAM_RE.sub("{}", route.path).rstrip("/") or "/")
+        if key in have:
+            continue
+        have.add(key)
+        params = ", ".join(f"{p}: {idt}" for p in _PARAM_RE.findall(route.path))
+        words = [w for w in re.split(r"[^a-z0-9]+", route.path.lower()) if w and "{" not in w]
+        name = "_".join([route.method.lower(), var, *words[-1:]]) + (f"_{i}" if i else "")
+        out.append(
+            f'@router.{route.method.lower()}("{route.path}", status_code=202)\n'
+            + _head(d, df, name, params, "dict[str, str]")
+            + '    return {"status": "accepted"}'
+        )
 
 
 WRITERS = {
