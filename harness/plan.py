@@ -183,7 +183,9 @@ def plan_cells(
                         model=model,
                         role=role,
                         prompt=prompt,
-                        params={**rendered.params, **task} if model.simulated else dict(rendered.params),
+                        params={**rendered.params, **task}
+                        if model.simulated
+                        else dict(rendered.params),
                         samples=samples_for(sel, spec, model, config),
                         offline=model.alias in offline_models,
                         head=head,

@@ -324,8 +324,16 @@ def _sorted(findings: Iterable[tuple[int, Finding]]) -> tuple[tuple[int, Finding
 
 @dataclass(frozen=True, slots=True)
 class RuleCount:
+    """A rule over a group of samples: in how many it applied and was violated, its Wilson
+    95% interval, how many findings counted (duplicates merged away), and those findings
+    per 100 lines of generated code."""
+
     violations: int
     applicable: int
+    low: float = 0.0
+    high: float = 1.0
+    findings: int = 0
+    per_100_lines: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -346,6 +354,11 @@ class Stats:
     wilson_high: float
     rule_counts: dict[str, RuleCount]
     rule_violation_rate: dict[str, float]
+    lines: int  # lines of generated code in the scored samples
+    findings_per_100_lines: float  # every counting finding, per 100 lines
+    # Instruction adherence: for each rule a template links to an instruction, the share of
+    # samples (where it applied) that follow it, with its Wilson 95% interval.
+    adherence: dict[str, tuple[float, float, float]]
     k: int
     pass_at_k: float | None  # None unless several samples per case
     pass_hat_k: float | None
@@ -382,11 +395,14 @@ class _Acc:
         "completion_tokens",
         "costs",
         "latencies",
+        "lines",
+        "linked",
         "n",
         "passes",
         "per_case",
         "prompt_tokens",
         "rule_applicable",
+        "rule_findings",
         "rule_violations",
         "scores",
         "status",
@@ -399,6 +415,9 @@ class _Acc:
         self.passes = 0
         self.rule_violations: dict[str, int] = {}
         self.rule_applicable: dict[str, int] = {}
+        self.rule_findings: dict[str, int] = {}
+        self.linked: dict[str, list[int]] = {}  # code -> [applicable, followed]
+        self.lines = 0
         self.per_case: dict[tuple[str, str], list[int]] = {}  # (template, case) -> [n, c]
         self.prompt_tokens = 0
         self.completion_tokens = 0
@@ -421,7 +440,23 @@ class _Acc:
         case = self.per_case.setdefault((r.template, r.case), [0, 0])
         case[0] += 1
         case[1] += passed
-        codes = {f.code for f in r.findings}
+        self.lines += r.lines
+        if r.breakdown:
+            for item in r.breakdown:
+                if item.outcome == "exempt":
+                    continue
+                code = item.code
+                self.rule_applicable[code] = self.rule_applicable.get(code, 0) + 1
+                failed = item.outcome == "fail"
+                if failed:
+                    self.rule_violations[code] = self.rule_violations.get(code, 0) + 1
+                self.rule_findings[code] = self.rule_findings.get(code, 0) + item.findings
+                if item.instruction:
+                    linked = self.linked.setdefault(code, [0, 0])
+                    linked[0] += 1
+                    linked[1] += not failed
+            return
+        codes = {f.code for f in r.findings}  # a run recorded before the breakdown existed
         for rule in r.applicable:
             self.rule_applicable[rule] = self.rule_applicable.get(rule, 0) + 1
             if rule_violated(rule, codes):
@@ -437,8 +472,20 @@ class _Acc:
             at_k = math.fsum(pass_at_k(n, c, kk) for n, c in cases) / len(cases)
             hat_k = math.fsum(pass_hat_k(n, c, kk) for n, c in cases) / len(cases)
         rules = sorted(self.rule_applicable)
+        per_line = 100.0 / self.lines if self.lines else 0.0
         counts = {
-            c: RuleCount(self.rule_violations.get(c, 0), self.rule_applicable[c]) for c in rules
+            c: RuleCount(
+                self.rule_violations.get(c, 0),
+                self.rule_applicable[c],
+                *wilson(self.rule_violations.get(c, 0), self.rule_applicable[c]),
+                self.rule_findings.get(c, 0),
+                round(self.rule_findings.get(c, 0) * per_line, 6),
+            )
+            for c in rules
+        }
+        adherence = {
+            c: (followed / n, *wilson(followed, n))
+            for c, (n, followed) in sorted(self.linked.items())
         }
         return {
             "n": self.n,
@@ -451,6 +498,9 @@ class _Acc:
             "wilson_high": high,
             "rule_counts": counts,
             "rule_violation_rate": {c: rc.rate for c, rc in counts.items()},
+            "lines": self.lines,
+            "findings_per_100_lines": round(sum(self.rule_findings.values()) * per_line, 6),
+            "adherence": adherence,
             "k": kk,
             "pass_at_k": at_k,
             "pass_hat_k": hat_k,

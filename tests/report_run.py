@@ -132,6 +132,8 @@ def make_sample(template: str, model: str, case: str, sample: int) -> SampleResu
         applicable=s.applicable,
         weights=s.weights,
         findings=tuple(dataclasses.replace(f, unit=i) for i, f in s.findings),
+        breakdown=s.breakdown,
+        lines=unit.source.count("\n"),
         units=(UnitRecord(path=unit.path, source=unit.source),),
         reply=reply,
         usage=usage,

@@ -27,6 +27,8 @@ from harness.report.html import (
 )
 from harness.report.junit import build_junit
 from harness.report.markdown import render_markdown
+from harness.report.common import fmt_ci
+from harness.stats import wilson
 from tests.report_run import BAD_LINE, PAYLOAD, Run, build_run
 
 XSD = Path(__file__).parent / "data" / "junit.xsd"
@@ -76,7 +78,17 @@ def test_summary_json(run: tuple[Run, dict[str, Path]]) -> None:
         c for c in data["cells"] if c["template"] == "service-layer" and c["model"] == "sloppy"
     )
     assert cell["mean_score"] == 0.0
-    assert cell["rule_counts"]["EXC002"] == {"applicable": 4, "violations": 4}
+    rule = cell["rule_counts"]["EXC002"]
+    assert (rule["applicable"], rule["violations"], rule["findings"]) == (4, 4, 4)
+    # Every rate carries its Wilson 95% interval; density is per 100 generated lines.
+    assert rule["low"] == pytest.approx(wilson(4, 4)[0]) and rule["high"] == 1.0
+    lines = cell["lines"]
+    assert lines > 0 and rule["per_100_lines"] == pytest.approx(400 / lines, abs=1e-6)
+    assert cell["findings_per_100_lines"] == pytest.approx(400 / lines, abs=1e-6)
+    for row in (*data["cells"], *data["model_stats"]):
+        assert 0 <= row["wilson_low"] <= row["wilson_high"] <= 1
+        for rc in row["rule_counts"].values():
+            assert 0 <= rc["low"] <= rc["violations"] / rc["applicable"] <= rc["high"] <= 1
     assert cell["pass_rate"] == 0.0
 
 
@@ -99,7 +111,12 @@ def test_summary_md(run: tuple[Run, dict[str, Path]]) -> None:
     assert "100% [68\u2013100%]" in rank_rows[0]
     # Matrix rows, top rules, failing samples.
     assert any(line.startswith("| `service-layer` |") and "0.0 · 0%" in line for line in lines)
-    assert "| `EXC002` | bare-except | 5 / 20 samples | 25% |" in md
+    row = next(line for line in md.splitlines() if line.startswith("| `EXC002` | bare-except"))
+    ci = fmt_ci(*wilson(5, 20))
+    assert row.startswith(f"| `EXC002` | bare-except | 5 / 20 samples | 25% {ci} | ")
+    assert float(row.split("|")[5]) > 0  # violations per 100 generated lines
+    # A failing sample says how its score was made.
+    assert "(EXC002 \u00d71 \u2717)" in md
     assert "### Failing samples (6)" in md
     assert f"EXC002 L{BAD_LINE}:5" in md
     assert "no-code: no code block" in md

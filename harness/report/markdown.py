@@ -17,6 +17,7 @@ from harness.report.common import (
     unusable_counts,
 )
 from harness.scoring import RunSummary
+from harness.stats import wilson
 
 MAX_CHARS = 65_000  # GitHub's comment limit is 65,536
 MAX_FAILING = 25
@@ -43,6 +44,8 @@ def _failing_line(r: SampleResult, min_scores: Mapping[str, float]) -> str:
     if r.status == "scored":
         floor = min_scores.get(r.template)
         what = f"score {fmt_score(r.score)}" + (f" < {floor:g}" if floor is not None else "")
+        if r.breakdown:
+            what += f" ({breakdown_text(r)})"
     else:
         what = md_escape(r.status) + (f": {md_escape(r.detail)}" if r.detail else "")
     parts = [f"{md_escape(f.code)} L{f.line}:{f.col} {md_escape(f.message)}" for f in r.findings]
@@ -51,6 +54,54 @@ def _failing_line(r: SampleResult, min_scores: Mapping[str, float]) -> str:
         shown.append(f"+{len(parts) - len(shown)} more")
     tail = f" — {'; '.join(shown)}" if shown else ""
     return f"- {where}: {what}{tail}"
+
+
+def breakdown_text(r: SampleResult) -> str:
+    """A sample's score, rule by rule: each rule, its weight, passed or failed, blocking."""
+    parts = []
+    for b in r.breakdown:
+        mark = {"pass": "\u2713", "fail": "\u2717", "exempt": "exempt"}[b.outcome]
+        text = f"{md_escape(b.code)} \u00d7{b.weight:g} {mark}"
+        if b.blocking and b.outcome == "fail":
+            text += " blocking"
+        if b.merged:
+            text += f" (+{', '.join(md_escape(c) for c in b.merged)} merged)"
+        parts.append(text)
+    return " · ".join(parts)
+
+
+def _adherence(summary: RunSummary, models: list[str]) -> list[str]:
+    """Instruction adherence next to the house score: per linked rule, the share of samples
+    that follow the instruction, per model, over every template linking it."""
+    rows: dict[str, dict[str, list[int]]] = {}
+    for cell in summary.cells:
+        for code in cell.adherence:
+            rc = cell.rule_counts.get(code)
+            if rc is None:
+                continue
+            t = rows.setdefault(code, {}).setdefault(cell.model, [0, 0])
+            t[0] += rc.applicable - rc.violations
+            t[1] += rc.applicable
+    if not rows:
+        return []
+    out = [
+        "### Instruction adherence",
+        "",
+        "_Share of samples that follow each instruction a template links to a rule "
+        "[95% CI]; the mean score above is the house score, comparable across templates._",
+        "",
+        _row(["Rule", *(f"`{md_escape(m)}`" for m in models)]),
+        _row("---" for _ in range(len(models) + 1)),
+    ]
+    for code in sorted(rows):
+        cells = [f"`{md_escape(code)}`"]
+        for m in models:
+            t = rows[code].get(m)
+            cells.append(
+                "\u2013" if not t or not t[1] else f"{fmt_pct(t[0] / t[1])} {fmt_ci(*wilson(*t))}"
+            )
+        out.append(_row(cells))
+    return [*out, ""]
 
 
 def render_markdown(
@@ -132,29 +183,34 @@ def render_markdown(
         out.append(_row(cells))
     out.append("")
 
+    out += _adherence(summary, models)
     totals: dict[str, list[int]] = {}
+    lines = sum(m.lines for m in summary.model_stats)
     for cell in summary.cells:
         for code, rc in cell.rule_counts.items():
-            t = totals.setdefault(code, [0, 0])
+            t = totals.setdefault(code, [0, 0, 0])
             t[0] += rc.violations
             t[1] += rc.applicable
+            t[2] += rc.findings
     top = sorted(
-        ((code, v, a) for code, (v, a) in totals.items() if v),
+        ((code, v, a, f) for code, (v, a, f) in totals.items() if v),
         key=lambda x: (-x[1] / x[2], -x[1], x[0]),
     )[:TOP_RULES]
     out += ["### Most violated rules", ""]
     if top:
-        out += [_row(["Code", "Rule", "Violated in", "Rate"]), _row(["---"] * 4)]
+        head = ["Code", "Rule", "Violated in", "Rate [95% CI]", "Per 100 lines"]
+        out += [_row(head), _row(["---"] * len(head))]
         out += [
             _row(
                 [
                     f"`{md_escape(code)}`",
                     md_escape(rule_name(code)),
                     f"{v} / {a} samples",
-                    fmt_pct(v / a),
+                    f"{fmt_pct(v / a)} {fmt_ci(*wilson(v, a))}",
+                    f"{100 * f / lines:.2f}" if lines else "\u2013",
                 ]
             )
-            for code, v, a in top
+            for code, v, a, f in top
         ]
     else:
         out.append("No rule was violated.")
