@@ -94,6 +94,11 @@ class SampleResult(_Rec):
         return self.status not in UNSCORED
 
     @property
+    def blocked(self) -> bool:
+        """Whether a blocking rule failed: the sample fails whatever its score."""
+        return any(b.blocking and b.outcome == "fail" for b in self.breakdown)
+
+    @property
     def cell(self) -> tuple[str, str]:
         return (self.template, self.model)
 

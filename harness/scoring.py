@@ -591,7 +591,11 @@ def aggregate(
         if r.status in UNSCORED:
             passed = False
         elif min_scores is not None and r.template in min_scores:
-            passed = r.status == "scored" and (r.score or 0.0) >= min_scores[r.template]
+            passed = (
+                r.status == "scored"
+                and (r.score or 0.0) >= min_scores[r.template]
+                and not r.blocked
+            )
         else:
             passed = bool(r.passed)
         cells.setdefault((r.template, r.model), _Acc()).add(r, passed)

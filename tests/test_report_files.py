@@ -378,7 +378,19 @@ def test_terminal_table(run: tuple[Run, dict[str, Path]]) -> None:
     assert [row[1] for row in ranked] == ["careful", "chatty", "sloppy"]
     assert ranked[0][2] == "\u2731"  # simulated mark
     assert ranked[0][3:6] == ["100.0", "100%", "[68\u2013100%]"]
-    assert ranked[2][2:] == ["33.3", "33%", "[10\u201370%]", "0/0/0", "2", "$0.0120", "200/201"]
+    sloppy = r.summary.model("sloppy")
+    assert sloppy is not None and sloppy.lines > 0
+    density = f"{sloppy.findings_per_100_lines:.1f}"  # findings per 100 lines of code
+    assert ranked[2][2:] == [
+        "33.3",
+        "33%",
+        "[10\u201370%]",
+        "0/0/0",
+        density,
+        "2",
+        "$0.0120",
+        "200/201",
+    ]
     matrix = next(line for line in lines if "service-layer" in line)
     assert matrix.split()[1:] == ["100.0", "66.7", "0.0"]
 

@@ -8,13 +8,16 @@ from harness.record import UNSCORED, SampleResult
 from harness.registry import all_rules
 from harness.scoring import RUFF_RULE
 
-EXTRACTION_FAILURES = frozenset({"no-code", "truncated", "parse-error", "check-error"})
+EXTRACTION_FAILURES = frozenset(
+    {"no-code", "truncated", "parse-error", "check-error", "nothing-checked"}
+)
 
 
 def unusable_counts(sc: Mapping[str, int], sep: str = "/") -> str:
     """`no code / truncated / parse error`, and check errors when there are any."""
     text = sep.join(str(sc[k]) for k in ("no-code", "truncated", "parse-error"))
-    return text + (f" +{sc['check-error']} ce" if sc.get("check-error") else "")
+    text += f" +{sc['check-error']} ce" if sc.get("check-error") else ""
+    return text + (f" +{sc['nothing-checked']} nx" if sc.get("nothing-checked") else "")
 
 
 def sample_failed(r: SampleResult, min_scores: Mapping[str, float]) -> bool:
@@ -24,7 +27,7 @@ def sample_failed(r: SampleResult, min_scores: Mapping[str, float]) -> bool:
     if r.status in EXTRACTION_FAILURES:
         return True
     if r.template in min_scores:
-        return (r.score or 0.0) < min_scores[r.template]
+        return (r.score or 0.0) < min_scores[r.template] or r.blocked
     return not r.passed
 
 

@@ -107,6 +107,7 @@ def _sample_data(r: SampleResult, failed: bool, prompt_key: str) -> dict[str, An
             for f in r.findings
         ],
         "applicable": list(r.applicable),
+        "breakdown": [b.model_dump() for b in r.breakdown],
         "codes": _codes(r),
         "units": [
             {"path": u.path, "source": _clip(u.source), "parse_error": u.parse_error}
@@ -314,10 +315,11 @@ def _heatmap(summary: RunSummary) -> list[tuple[str, str, list[HeatCell]]]:
             if rc is None:
                 cells.append(HeatCell("\u2013", "not applicable", rate_color(None)))
             else:
+                density = f"; {rc.per_100_lines:.2f} findings per 100 lines" if m.lines else ""
                 cells.append(
                     HeatCell(
-                        fmt_pct(rc.rate),
-                        f"violated in {rc.violations} of {rc.applicable} samples",
+                        f"{fmt_pct(rc.rate)} {fmt_ci(rc.low, rc.high)}",
+                        f"violated in {rc.violations} of {rc.applicable} samples{density}",
                         rate_color(rc.rate),
                     )
                 )

@@ -45,6 +45,7 @@ def print_table(summary: RunSummary, console: Console | None = None) -> None:
         ("pass", "right"),
         ("95% CI", "right"),
         ("nc/tr/pe", "right"),
+        ("/100L", "right"),
         ("err", "right"),
         ("cost", "right"),
         ("p50/p95", "right"),
@@ -64,14 +65,16 @@ def print_table(summary: RunSummary, console: Console | None = None) -> None:
             fmt_pct(m.pass_rate),
             fmt_ci(m.wilson_low, m.wilson_high),
             unusable_counts(sc),
+            f"{m.findings_per_100_lines:.1f}" if m.lines else "\u2013",
             str(sc["provider-error"] + sc["not-recorded"]),
             fmt_cost(m.cost),
             lat,
         )
     console.print(table)
     console.print(
-        "[dim]nc/tr/pe: no code / truncated / parse error (ce: could not be checked); err:"
-        " provider errors and offline misses; latency in ms[/]"
+        "[dim]nc/tr/pe: no code / truncated / parse error (ce: could not be checked, nx: nothing"
+        " to check); /100L: findings per 100 lines of code; err: provider errors and offline"
+        " misses; latency in ms[/]"
     )
 
     if not summary.templates:

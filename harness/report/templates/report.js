@@ -176,6 +176,27 @@
     return ul;
   }
 
+  function breakdownTable(s) {
+    if (!s.breakdown || !s.breakdown.length) return el("p", { class: "muted", text: "No rule applied." });
+    var table = el("table", { class: "breakdown" });
+    var head = el("tr", {});
+    ["Rule", "Weight", "From", "Outcome", "Findings", "Notes"].forEach(function (h) { head.appendChild(el("th", { text: h })); });
+    table.appendChild(head);
+    s.breakdown.forEach(function (b) {
+      var notes = [];
+      if (b.blocking) notes.push("blocking");
+      if (b.instruction) notes.push("linked to an instruction");
+      if (b.merged && b.merged.length) notes.push("merged duplicates: " + b.merged.join(", "));
+      if (b.note) notes.push(b.note);
+      var tr = el("tr", { class: "bd-" + b.outcome, "data-code": b.code });
+      [b.code, String(b.weight), b.source, b.outcome, String(b.findings), notes.join("; ")].forEach(function (t) {
+        tr.appendChild(el("td", { text: t }));
+      });
+      table.appendChild(tr);
+    });
+    return table;
+  }
+
   function sampleHeader(s) {
     var bits = [s.status, "score " + fmtScore(s.score)];
     if (s.latency_ms) bits.push(Math.round(s.latency_ms) + " ms");
@@ -202,6 +223,8 @@
     drill.appendChild(el("div", { class: "muted", text: sampleHeader(s) }, " ", cmp));
     if (s.detail) drill.appendChild(el("p", { class: "detail-line", text: s.detail }));
     if (s.error) drill.appendChild(el("p", { class: "detail-line", text: "Provider error: " + s.error }));
+    drill.appendChild(el("h4", { text: "Score breakdown" }));
+    drill.appendChild(breakdownTable(s));
     drill.appendChild(el("h4", { text: "Findings" }));
     drill.appendChild(findingsList(s));
     drill.appendChild(el("h4", { text: "Extracted code" }));
