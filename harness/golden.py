@@ -33,6 +33,14 @@ class RuleBaseline(_Frozen):
         return self.violations / self.applicable if self.applicable else 0.0
 
 
+class CaseBaseline(_Frozen):
+    """One case of a cell, for the gate's pairing: scored samples, passes, rule counts."""
+
+    n_scored: int = Field(ge=0)
+    passes: int = Field(ge=0)
+    rules: dict[str, RuleBaseline] = Field(default_factory=dict)
+
+
 class CellBaseline(_Frozen):
     """Aggregates of one template x model, with the sample counts the gate needs."""
 
@@ -45,6 +53,7 @@ class CellBaseline(_Frozen):
     pass_rate: float | None = None
     rules: dict[str, RuleBaseline] = Field(default_factory=dict)
     errors: int = 0
+    cases: dict[str, CaseBaseline] = Field(default_factory=dict)  # empty: an older baseline
 
     @classmethod
     def of(cls, cell: CellAggregate, model_string: str, simulated: bool) -> CellBaseline:
@@ -61,6 +70,17 @@ class CellBaseline(_Frozen):
                 for code, rc in sorted(cell.rule_counts.items())
             },
             errors=cell.errors,
+            cases={
+                name: CaseBaseline(
+                    n_scored=c.n_scored,
+                    passes=c.passes,
+                    rules={
+                        code: RuleBaseline(violations=v, applicable=a)
+                        for code, (v, a) in c.rules.items()
+                    },
+                )
+                for name, c in sorted(cell.cases.items())
+            },
         )
 
 

@@ -1,12 +1,17 @@
 """The regression gate: a run's aggregates against golden baselines.
 
-DeepDiff finds which numbers moved; a one-sided two-proportion test with a margin decides
-whether a move is a regression, so one unlucky sample does not fail a pull request.
+DeepDiff finds which numbers moved; a one-sided test with a margin decides whether a move is
+a regression, so one unlucky sample does not fail a pull request.
+
+Both runs answer the same cases, and cases differ in difficulty, so the test compares within
+cases: a one-sided Cochran-Mantel-Haenszel test stratified by case, exact (the convolution
+of each case's hypergeometric distribution) for small counts. A baseline recorded without
+per-case counts falls back to the unpaired two-proportion test (Fisher's exact test for
+small counts). `benchmarks/bench_gate.py` measures both.
 
 A regression, per template x model, is any of:
-- a rule's violation rate rose by more than `margin` and the rise is significant: a one-sided
-  two-proportion test (Fisher's exact test for small counts), Holm-Bonferroni corrected over
-  every comparison of the check (`gate.correction`);
+- a rule's violation rate rose by more than `margin` and the rise is significant (the test
+  above), Holm-Bonferroni corrected over every comparison of the check (`gate.correction`);
 - the pass rate fell by more than `margin`, significant in the same way;
 - a rule that never fired in the baseline now fires in more than `margin` of the samples,
   significant at `alpha` without the correction.
@@ -24,7 +29,7 @@ from deepdiff import DeepDiff
 
 from harness.config import GateConfig
 from harness.golden import CellBaseline, TemplateBaseline
-from harness.stats import one_sided_two_proportion_test
+from harness.stats import one_sided_two_proportion_test, stratified_one_sided
 
 
 class Kind(StrEnum):
@@ -108,6 +113,8 @@ class _Test:
     base_n: int
     cur_x: int
     cur_n: int
+    # Per case: (baseline x, baseline n, current x, current n); empty: no pairing known.
+    strata: tuple[tuple[int, int, int, int], ...] = ()
 
     @property
     def rates(self) -> tuple[float, float]:
@@ -115,6 +122,10 @@ class _Test:
 
     def p_value(self) -> float:
         b, c = self.rates
+        if self.strata:
+            if c > b:
+                return stratified_one_sided([(cx, cn, bx, bn) for bx, bn, cx, cn in self.strata])
+            return stratified_one_sided(list(self.strata))
         if c > b:
             return one_sided_two_proportion_test(self.cur_x, self.cur_n, self.base_x, self.base_n)
         return one_sided_two_proportion_test(self.base_x, self.base_n, self.cur_x, self.cur_n)
@@ -138,6 +149,7 @@ def _cell_tests(template: str, model: str, base: CellBaseline, cur: CellBaseline
     diff = DeepDiff(base.model_dump(include=keys), cur.model_dump(include=keys))
     if not diff:
         return []
+    paired = sorted(set(base.cases) & set(cur.cases))
     tests = [
         _Test(
             template,
@@ -148,6 +160,15 @@ def _cell_tests(template: str, model: str, base: CellBaseline, cur: CellBaseline
             base.n_scored,
             cur.passes,
             cur.n_scored,
+            tuple(
+                (
+                    base.cases[k].passes,
+                    base.cases[k].n_scored,
+                    cur.cases[k].passes,
+                    cur.cases[k].n_scored,
+                )
+                for k in paired
+            ),
         )
     ]
     touched = {
@@ -160,7 +181,16 @@ def _cell_tests(template: str, model: str, base: CellBaseline, cur: CellBaseline
         if c is None:
             continue  # no longer applicable: nothing to compare
         bx, bn = (b.violations, b.applicable) if b is not None else (0, base.n_scored)
-        tests.append(_Test(template, model, code, True, bx, bn, c.violations, c.applicable))
+        strata = []
+        for k in paired:
+            cr = cur.cases[k].rules.get(code)
+            if cr is None:
+                continue  # not applicable in this case now
+            br = base.cases[k].rules.get(code)
+            kb = (br.violations, br.applicable) if br is not None else (0, base.cases[k].n_scored)
+            strata.append((*kb, cr.violations, cr.applicable))
+        test = _Test(template, model, code, True, bx, bn, c.violations, c.applicable, tuple(strata))
+        tests.append(test)
     return [t for t in tests if t.base_n and t.cur_n and t.rates[0] != t.rates[1]]
 
 

@@ -374,11 +374,22 @@ class Stats:
         return self.status_counts.get("provider-error", 0)
 
 
+@dataclass(frozen=True, slots=True)
+class CaseCount:
+    """One case of a cell: its scored samples, passes, and per rule (violations, applicable):
+    what the gate pairs with the same case of the baseline."""
+
+    n_scored: int
+    passes: int
+    rules: dict[str, tuple[int, int]]
+
+
 @dataclass(frozen=True, kw_only=True)
 class CellAggregate(Stats):
     template: str
     model: str
     min_score: float | None  # None: the run's recorded `passed` flags were used
+    cases: dict[str, CaseCount] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -400,6 +411,7 @@ class _Acc:
         "n",
         "passes",
         "per_case",
+        "per_case_rules",
         "prompt_tokens",
         "rule_applicable",
         "rule_findings",
@@ -419,6 +431,8 @@ class _Acc:
         self.linked: dict[str, list[int]] = {}  # code -> [applicable, followed]
         self.lines = 0
         self.per_case: dict[tuple[str, str], list[int]] = {}  # (template, case) -> [n, c]
+        # (template, case) -> code -> [violations, applicable]
+        self.per_case_rules: dict[tuple[str, str], dict[str, list[int]]] = {}
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.costs = array("d")  # fsum'd: merged shards aggregate to the same value
@@ -441,6 +455,7 @@ class _Acc:
         case[0] += 1
         case[1] += passed
         self.lines += r.lines
+        case_rules = self.per_case_rules.setdefault((r.template, r.case), {})
         if r.breakdown:
             for item in r.breakdown:
                 if item.outcome == "exempt":
@@ -448,6 +463,9 @@ class _Acc:
                 code = item.code
                 self.rule_applicable[code] = self.rule_applicable.get(code, 0) + 1
                 failed = item.outcome == "fail"
+                counts = case_rules.setdefault(code, [0, 0])
+                counts[0] += failed
+                counts[1] += 1
                 if failed:
                     self.rule_violations[code] = self.rule_violations.get(code, 0) + 1
                 self.rule_findings[code] = self.rule_findings.get(code, 0) + item.findings
@@ -459,8 +477,24 @@ class _Acc:
         codes = {f.code for f in r.findings}  # a run recorded before the breakdown existed
         for rule in r.applicable:
             self.rule_applicable[rule] = self.rule_applicable.get(rule, 0) + 1
+            counts = case_rules.setdefault(rule, [0, 0])
+            counts[1] += 1
             if rule_violated(rule, codes):
+                counts[0] += 1
                 self.rule_violations[rule] = self.rule_violations.get(rule, 0) + 1
+
+    def cases(self) -> dict[str, CaseCount]:
+        return {
+            case: CaseCount(
+                n,
+                c,
+                {
+                    code: (v, a)
+                    for code, (v, a) in sorted(self.per_case_rules.get((t, case), {}).items())
+                },
+            )
+            for (t, case), (n, c) in sorted(self.per_case.items())
+        }
 
     def stats(self, k: int | None = None) -> dict[str, Any]:
         n_scored = len(self.scores)
@@ -611,6 +645,7 @@ def aggregate(
             template=t,
             model=m,
             min_score=cell_min.get((t, m)),
+            cases=acc.cases(),
             **acc.stats(k),
         )
         for (t, m), acc in sorted(cells.items())

@@ -75,3 +75,68 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     lo = math.floor(pos)
     hi = min(lo + 1, len(data) - 1)
     return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def _hypergeom_pmf(total: int, successes: int, draws: int) -> dict[int, float]:
+    """P[X = k] for X the successes among `draws` of `total` items, `successes` of them
+    successes (exact, by the log-combinations)."""
+    lo, hi = max(0, draws - (total - successes)), min(draws, successes)
+    denom = math.lgamma(total + 1) - math.lgamma(draws + 1) - math.lgamma(total - draws + 1)
+    out = {}
+    for k in range(lo, hi + 1):
+        num = (
+            math.lgamma(successes + 1)
+            - math.lgamma(k + 1)
+            - math.lgamma(successes - k + 1)
+            + math.lgamma(total - successes + 1)
+            - math.lgamma(draws - k + 1)
+            - math.lgamma(total - successes - draws + k + 1)
+        )
+        out[k] = math.exp(num - denom)
+    return out
+
+
+#: Above this many support points in the convolution, the normal approximation is used.
+EXACT_LIMIT = 200_000
+
+
+def stratified_one_sided(strata: Sequence[tuple[int, int, int, int]]) -> float:
+    """p-value for H1: group 1's proportion is greater than group 2's, within strata.
+
+    Each stratum is `(x1, n1, x2, n2)`: the same case answered in both runs. Conditioning
+    on each stratum's margins, the first group's total successes is a sum of independent
+    hypergeometric counts (the Cochran-Mantel-Haenszel setting). The p-value is exact
+    (convolution of the hypergeometric distributions) for small counts, and the one-sided
+    CMH normal approximation with continuity correction above `EXACT_LIMIT`. Strata with no
+    variation (all or no successes, or an empty group) carry no information and are skipped.
+    Returns 1.0 when no stratum is informative.
+    """
+    useful = [
+        (x1, n1, x2, n2) for x1, n1, x2, n2 in strata if n1 > 0 and n2 > 0 and 0 < x1 + x2 < n1 + n2
+    ]
+    if not useful:
+        return 1.0
+    observed = sum(x1 for x1, _, _, _ in useful)
+    size = 1
+    for _, n1, _, _ in useful:
+        size *= n1 + 1
+        if size > EXACT_LIMIT:
+            break
+    if size <= EXACT_LIMIT:
+        dist: dict[int, float] = {0: 1.0}
+        for x1, n1, x2, n2 in useful:
+            pmf = _hypergeom_pmf(n1 + n2, x1 + x2, n1)
+            nxt: dict[int, float] = {}
+            for total, p in dist.items():
+                for k, q in pmf.items():
+                    nxt[total + k] = nxt.get(total + k, 0.0) + p * q
+            dist = nxt
+        return min(1.0, math.fsum(p for t, p in dist.items() if t >= observed))
+    mean = var = 0.0
+    for x1, n1, x2, n2 in useful:
+        total, succ = n1 + n2, x1 + x2
+        mean += n1 * succ / total
+        var += n1 * n2 * succ * (total - succ) / (total * total * (total - 1))
+    if var <= 0:
+        return 1.0
+    return _phi_upper((observed - mean - 0.5) / math.sqrt(var))

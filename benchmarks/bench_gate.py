@@ -1,0 +1,123 @@
+"""False alarms and power of the gate's test: unpaired (the old one) against stratified by case.
+
+Simulates `--trials` gate decisions on one rule's violation rate, each a baseline run and a
+current run of `--cases` cases x `--samples` samples. Cases differ in difficulty: each
+trial draws every case's baseline violation rate so that the rates spread around
+`--base-rate` (some cases never fail, some often do). Two scenarios:
+  - no change: the current run has the same per-case rates;
+  - a real drop: in half the cases the rate rises by `--rise` (10% -> 40% by default).
+  - no change, but the current run lost samples of its easiest third of cases (say,
+    provider errors), so the two runs mix the cases differently.
+Both tests run through `harness.regress` on the same simulated runs, with the margin and
+alpha of the default gate config (one comparison: the Holm correction is the identity).
+Prints, side by side, each test's false-alarm rate (no change) and power (a real drop).
+
+    python benchmarks/bench_gate.py [--trials 1000] [--cases 10] [--samples 3] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections.abc import Sequence
+
+from harness.config import GateConfig
+from harness.golden import CaseBaseline, CellBaseline, RuleBaseline
+from harness.regress import Kind, compare_cell
+
+RULE = "EXC001"
+
+
+def case_rates(rng: random.Random, cases: int, base_rate: float) -> list[float]:
+    """Per-case violation rates with mean about `base_rate`, spread by case difficulty."""
+    weights = [rng.random() ** 2 for _ in range(cases)]  # a few hard cases, many easy ones
+    scale = base_rate * cases / sum(weights)
+    return [min(0.95, w * scale) for w in weights]
+
+
+def run(
+    rng: random.Random, rates: Sequence[float], samples: Sequence[int], *, paired: bool
+) -> CellBaseline:
+    """One simulated run of a cell: per case, `samples[k]` scored samples with these
+    violation rates. A sample passes when the rule is not violated."""
+    cases = {}
+    total_v = 0
+    for k, rate in enumerate(rates):
+        v = sum(rng.random() < rate for _ in range(samples[k]))
+        total_v += v
+        cases[f"case{k}"] = CaseBaseline(
+            n_scored=samples[k],
+            passes=samples[k] - v,
+            rules={RULE: RuleBaseline(violations=v, applicable=samples[k])},
+        )
+    n = sum(samples)
+    return CellBaseline(
+        model="sim/x",
+        n=n,
+        n_scored=n,
+        passes=n - total_v,
+        rules={RULE: RuleBaseline(violations=total_v, applicable=n)},
+        cases=cases if paired else {},
+    )
+
+
+def regressed(base: CellBaseline, cur: CellBaseline, gate: GateConfig) -> bool:
+    verdict = compare_cell("t", "m", base, cur, gate)
+    return any(c.kind is Kind.REGRESSION and c.metric == RULE for c in verdict.changes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=1000)
+    parser.add_argument("--cases", type=int, default=10)
+    parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--base-rate", type=float, default=0.10)
+    parser.add_argument("--rise", type=float, default=0.30)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    gate = GateConfig()
+    rng = random.Random(args.seed)
+    tests = ("unpaired", "stratified")
+    alarms = dict.fromkeys(tests, 0)
+    hits = dict.fromkeys(tests, 0)
+    skewed = dict.fromkeys(tests, 0)
+    full = [args.samples] * args.cases
+    for _ in range(args.trials):
+        rates = case_rates(rng, args.cases, args.base_rate)
+        worse = [
+            min(0.99, r + args.rise) if k < args.cases // 2 else r for k, r in enumerate(rates)
+        ]
+        # No change, but the current run lost samples of its easiest cases (provider errors):
+        # the mix of cases differs between the runs.
+        easiest = sorted(range(args.cases), key=lambda k: rates[k])[: args.cases // 3]
+        lost = [1 if k in easiest else args.samples for k in range(args.cases)]
+        for current, cur_n, tally in (
+            (rates, full, alarms),
+            (worse, full, hits),
+            (rates, lost, skewed),
+        ):
+            seed = rng.random()
+            for name in tests:
+                # Both tests see the very same simulated runs.
+                sim = random.Random(seed)
+                base = run(sim, rates, full, paired=name == "stratified")
+                cur = run(sim, current, cur_n, paired=name == "stratified")
+                tally[name] += regressed(base, cur, gate)
+    print(
+        f"{args.trials} trials per scenario: {args.cases} cases x {args.samples} samples, "
+        f"one rule at mean baseline rate {args.base_rate:.0%} (case difficulty varies), "
+        f"drop: +{args.rise:.0%} in half the cases; margin {gate.margin:.0%}, alpha {gate.alpha}"
+    )
+    print(
+        f"{'test':26} {'false alarms (no change)':>25} {'power (real drop)':>18}"
+        f" {'false alarms (case mix differs)':>32}"
+    )
+    for name, label in (("unpaired", "unpaired (old)"), ("stratified", "stratified by case (new)")):
+        print(
+            f"{label:26} {alarms[name] / args.trials:>25.1%} {hits[name] / args.trials:>18.1%}"
+            f" {skewed[name] / args.trials:>32.1%}"
+        )
+
+
+if __name__ == "__main__":
+    main()
