@@ -13,7 +13,7 @@ from harness.code.ruff import run_ruff
 from harness.code.unit import Role
 from harness.findings import Finding
 from harness.record import RuleScore, UnitRecord, encode_fields
-from harness.scoring import Profile, score_sample
+from harness.sample import Profile, score_sample
 from harness.templates.spec import Expect, Provided
 
 

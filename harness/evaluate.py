@@ -48,7 +48,8 @@ from harness.record import (
 )
 from harness.report import REPORT_FILES, write_reports
 from harness.runmeta import build_meta, new_run_id, run_dir_for
-from harness.scoring import RUFF_RULE, Profile, RunSummary, aggregate, house_profile
+from harness.sample import RUFF_RULE, Profile, house_profile
+from harness.scoring import RunSummary, aggregate
 from harness.shard import Shard
 from harness.templates.render import render_provides
 from harness.templates.spec import TemplateSpec

@@ -22,7 +22,8 @@ from harness.record import (
     Usage,
     iter_results,
 )
-from harness.scoring import RunSummary, aggregate, score_sample
+from harness.sample import score_sample
+from harness.scoring import RunSummary, aggregate
 from harness.templates.spec import Expect
 
 PAYLOAD = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'

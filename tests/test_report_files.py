@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from harness.findings import Finding
 from harness.record import ResultsWriter, SampleResult, iter_results
 from harness.report import REPORT_FILES, write_reports
+from harness.report.common import fmt_ci
 from harness.report.html import (
     collect_samples,
     json_for_script,
@@ -27,7 +28,6 @@ from harness.report.html import (
 )
 from harness.report.junit import build_junit
 from harness.report.markdown import render_markdown
-from harness.report.common import fmt_ci
 from harness.stats import wilson
 from tests.report_run import BAD_LINE, PAYLOAD, Run, build_run
 

@@ -10,7 +10,8 @@ from harness.code.engine import CheckResult, ParseFailure
 from harness.code.unit import CodeUnit
 from harness.findings import Finding, Severity
 from harness.record import SampleResult, Usage
-from harness.scoring import aggregate, score_sample
+from harness.sample import score_sample
+from harness.scoring import aggregate
 from harness.stats import (
     fisher_one_sided,
     one_sided_two_proportion_test,
@@ -279,7 +280,9 @@ def test_summary_json_is_stable() -> None:
     assert one == two
     data = json.loads(one)
     assert data["templates"] == ["t1", "t2"]
-    assert data["cells"][0]["rule_counts"]["EXC002"] == {"applicable": 1, "violations": 1}
+    rc = data["cells"][0]["rule_counts"]["EXC002"]
+    assert (rc["applicable"], rc["violations"]) == (1, 1)
+    assert [rc["low"], rc["high"]] == pytest.approx(list(wilson(1, 1)))
     assert data["model_stats"][0]["model"] == "b"
 
 

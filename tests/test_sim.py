@@ -52,24 +52,58 @@ def test_reply_depends_on_the_prompt() -> None:
     assert "class CustomerCreate" in b.text
 
 
-def test_careful_uses_uuid_ids_only_when_asked() -> None:
-    plain = _code(sim.respond("sim/careful", _msgs(SCHEMA_TASK)))
-    asked = _code(sim.respond("sim/careful", _msgs(SCHEMA_TASK + "\nUse UUID for all ids.\n")))
-    assert "    id: int" in plain and "UUID" not in plain
+UUID = "Use UUID for all ids."
+
+
+def test_careful_obeys_a_rule_when_the_prompt_holds_its_linked_instruction() -> None:
+    linked = {"sim_links": {"IDS001": UUID}}
+    asked = _code(sim.respond("sim/careful", _msgs(SCHEMA_TASK + UUID), linked))
+    plain = _code(sim.respond("sim/careful", _msgs(SCHEMA_TASK), linked))
     assert "    id: UUID" in asked and "from uuid import UUID" in asked
-
-
-def test_careful_follows_recognised_instructions() -> None:
-    task = (
-        SCHEMA_TASK + "Use `ConfigDict(from_attributes=True)` for read models. Use `EmailStr`. "
-        "Bound strings with `Field(max_length=...)`. Make update fields optional.\n"
+    assert "    id: int" in plain and "UUID" not in plain  # deleted: the verdict flips
+    # Reworded in both places: still obeyed. Reworded in the prompt only: not.
+    reworded = "Identify every row by a UUID, never by an integer."
+    both = sim.respond(
+        "sim/careful", _msgs(SCHEMA_TASK + reworded), {"sim_links": {"IDS001": reworded}}
     )
-    code = _code(sim.respond("sim/careful", _msgs(task)))
+    one = sim.respond("sim/careful", _msgs(SCHEMA_TASK + reworded), linked)
+    assert "    id: UUID" in _code(both)
+    assert "    id: int" in _code(one)
+    # A phrase alone, with no link, is not an instruction the model reads.
+    assert "    id: int" in _code(sim.respond("sim/careful", _msgs(SCHEMA_TASK + UUID)))
+
+
+def test_careful_follows_the_linked_instructions() -> None:
+    links = {
+        "PYD004": "Read models set from_attributes.",
+        "PYD005": "Email fields are EmailStr.",
+        "PYD006": "Strings are bounded.",
+        "PYD008": "Update fields are optional.",
+    }
+    task = SCHEMA_TASK + " ".join(links.values()) + "\n"
+    code = _code(sim.respond("sim/careful", _msgs(task), {"sim_links": links}))
     assert "model_config = ConfigDict(from_attributes=True)" in code
     assert "billing_email: EmailStr" in code
     assert "max_length=" in code
     assert "number: str | None = Field(default=None" in code
     assert "class Config" not in code
+
+
+def test_simulated_models_provide_what_the_template_declares() -> None:
+    from harness.plan import sim_task
+    from harness.templates.render import render_provides
+
+    for spec in SPECS:
+        for case in spec.cases:
+            task = sim_task(spec, render_provides(spec, case))
+            msgs = [m.as_dict() for m in render(spec, case).messages]
+            reply = sim.respond("sim/careful", msgs, task)
+            for item in task["sim_provides"]:
+                name = item.get("name")
+                if name:
+                    assert name in reply.text, (spec.id, case.name, name)
+                if item.get("path"):
+                    assert item["path"].split("{")[0].rstrip("/") in reply.text
 
 
 @pytest.mark.parametrize("kind", ["schema", "model", "service", "router"])
@@ -93,17 +127,47 @@ def test_every_reply_on_the_shipped_templates_parses_unless_truncated() -> None:
                     cst.parse_module(_code(reply))
 
 
-def test_careful_scores_full_marks_on_the_shipped_templates() -> None:
+def _house_scores(model: str) -> dict[str, list[float]]:
+    """Scores of `model` on every case of every shipped template, on the house profile."""
+    from harness.config import HarnessConfig
+    from harness.evaluate import run_profile
+    from harness.plan import sim_task
+    from harness.templates.render import render_provides
+
+    profile = run_profile(HarnessConfig())
     ruleset = RuleSet.build()
-    jobs = []
+    jobs, ids = [], []
     for spec in SPECS:
         for case in spec.cases:
-            reply = sim.respond("sim/careful", [m.as_dict() for m in render(spec, case).messages])
+            provides = render_provides(spec, case)
+            msgs = [m.as_dict() for m in render(spec, case).messages]
+            reply = sim.respond(model, msgs, sim_task(spec, provides))
             role = Role(spec.expect.role or "other")
-            jobs.append(CheckJob(reply.text, reply.finish_reason, role, spec.expect, 80.0, "x.py"))
-    checked = check_batch(jobs, ruleset, ("F", "E9", "B"))
-    assert [c.status for c in checked] == ["scored"] * len(jobs)
-    assert all(c.score == 100.0 for c in checked), [c.findings for c in checked if c.score < 100]
+            job = CheckJob(
+                reply.text, reply.finish_reason, role, spec.expect, 80.0, "x.py", profile, provides
+            )
+            jobs.append(job)
+            ids.append(spec.id)
+    out: dict[str, list[float]] = {}
+    for tid, checked in zip(ids, check_batch(jobs, ruleset, ("F", "E9", "B")), strict=True):
+        assert checked.status == "scored", (tid, checked.detail)
+        out.setdefault(tid, []).append(checked.score)
+    return out
+
+
+def test_careful_scores_full_marks_on_the_structured_templates() -> None:
+    scores = _house_scores("sim/careful")
+    structured = {t: s for t, s in scores.items() if t != "conversational"}
+    assert structured and all(s == [100.0] * len(s) for s in structured.values()), structured
+
+
+def test_the_conversational_template_scores_below_every_structured_one() -> None:
+    """The house score compares templates: the one-liner with no rules loses to every
+    structured template for the same (careful) model."""
+    means = {t: sum(s) / len(s) for t, s in _house_scores("sim/careful").items()}
+    ranked = sorted(means, key=means.get)  # type: ignore[arg-type]
+    assert ranked[0] == "conversational", means
+    assert all(means["conversational"] < m for t, m in means.items() if t != "conversational")
 
 
 def test_chatty_sometimes_truncates_and_sometimes_writes_no_code() -> None:

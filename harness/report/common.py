@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from harness.record import UNSCORED, SampleResult
 from harness.registry import all_rules
-from harness.scoring import RUFF_RULE
+from harness.sample import RUFF_RULE
 
 EXTRACTION_FAILURES = frozenset(
     {"no-code", "truncated", "parse-error", "check-error", "nothing-checked"}

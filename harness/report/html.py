@@ -29,7 +29,8 @@ from harness.report.common import (
     rule_name,
     sample_failed,
 )
-from harness.scoring import RunSummary, rule_violated
+from harness.sample import rule_violated
+from harness.scoring import RunSummary
 
 MAX_SAMPLES = 5_000
 MAX_TEXT = 200_000  # per reply / unit source embedded in the page
