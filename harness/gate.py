@@ -145,7 +145,12 @@ def run_check(
         requests += 1
         calls += r.status not in ("not-recorded",) and not r.usage.cached
     gate = GateResult(
-        cells=tuple(verdicts), replayed=replayed, rerun=rerun, requests=requests, model_calls=calls
+        cells=tuple(verdicts),
+        replayed=replayed,
+        rerun=rerun,
+        requests=requests,
+        model_calls=calls,
+        simulated=tuple(m.alias for m in outcome.meta.models if m.simulated),
     )
     return CheckOutcome(
         gate, outcome.run_dir, find_examples(results, gate.regressions), outcome.exit_code
@@ -175,6 +180,9 @@ def render_markdown(outcome: CheckOutcome) -> str:
     else:
         head = "### ✅ Prompt regression gate: no regression"
     lines = [head, ""]
+    if g.simulated:
+        names = ", ".join(f"`{m}`" for m in g.simulated)
+        lines += [f"> **SIMULATED**: {names} are simulated models, not real ones.", ""]
     lines.append(
         f"Replayed from golden: {', '.join(g.replayed) or 'none'} · "
         f"run for real: {', '.join(g.rerun) or 'none'} · "
@@ -193,8 +201,9 @@ def render_markdown(outcome: CheckOutcome) -> str:
             if c.metric != "pass-rate":
                 metric += " (violation rate)"
             p = "" if c.p_value is None else f"{c.p_value:.3f}"
+            model = f"{c.model} (simulated)" if c.model in g.simulated else c.model
             lines.append(
-                f"| {icon} | {c.template} | {c.model} | {metric} | {_pct(c.baseline)} | "
+                f"| {icon} | {c.template} | {model} | {metric} | {_pct(c.baseline)} | "
                 f"{_pct(c.current)} | {c.baseline_n}→{c.current_n} | {p} | {c.reason} |"
             )
     new = [c for c in g.cells if c.status in ("new-template", "new-model")]
@@ -226,6 +235,8 @@ def render_markdown(outcome: CheckOutcome) -> str:
 def render_text(outcome: CheckOutcome) -> str:
     g = outcome.gate
     out = []
+    if g.simulated:
+        out.append(f"SIMULATED: {', '.join(g.simulated)} are simulated models, not real ones")
     for cell in g.cells:
         if cell.status != "compared":
             out.append(f"{cell.template}/{cell.model}: {cell.status} {cell.note}".rstrip())

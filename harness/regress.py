@@ -80,6 +80,7 @@ class GateResult:
     rerun: tuple[str, ...] = ()  # templates changed or new, run for real
     requests: int = 0
     model_calls: int = 0
+    simulated: tuple[str, ...] = ()  # model aliases that are simulated, not real models
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

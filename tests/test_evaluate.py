@@ -57,7 +57,11 @@ def test_sim_models_rank_careful_sloppy_chatty(sim_run) -> None:
     assert outcome.summary.ranking == ("careful", "sloppy", "chatty")
     chatty = outcome.summary.model("chatty")
     assert chatty.status_counts["no-code"] + chatty.status_counts["truncated"] > 0
-    assert outcome.summary.model("careful").mean_score == 100.0
+    # Careful follows every linked instruction: full marks on the structured templates, and
+    # below that on the one-liner that gives none.
+    careful = {c.template: c.mean_score for c in outcome.summary.cells if c.model == "careful"}
+    assert all(score == 100.0 for t, score in careful.items() if t != "conversational")
+    assert careful["conversational"] < 100.0
 
 
 def test_run_json_records_the_run(sim_run) -> None:
