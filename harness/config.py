@@ -106,13 +106,14 @@ DEFAULT_BLOCKING = ("EXC001", "SQL001", "SVC001", "TSK001")
 class ProfileConfig(_Strict):
     """The house rule profile: what good code is for this team, the same for every template.
 
-    `rules` maps codes (ours, `TSK001`, `ruff`) to a weight or `{weight, blocking}`; None
-    (the default) is every built-in code rule plus `TSK001` and `ruff`, weight 1. Each rule
-    counts where its subject appears. `blocking` lists the rules whose violation fails a
-    sample whatever its score.
+    The default profile is every built-in code rule plus `TSK001` and `ruff`, weight 1.
+    `rules` maps codes to a weight or `{weight, blocking}`, over the default; with
+    `only: true` the profile is exactly `rules`. Each rule counts where its subject appears.
+    `blocking` lists the rules whose violation fails a sample whatever its score.
     """
 
     rules: dict[str, ProfileRule] | None = None
+    only: bool = False
     blocking: tuple[str, ...] = DEFAULT_BLOCKING
 
     @field_validator("rules", mode="before")

@@ -295,7 +295,8 @@ def run_profile(config: HarnessConfig) -> Profile:
             f"profile: unknown rule code(s): {', '.join(unknown)}",
             hint="see `harness rules` for the codes",
         )
-    return house_profile(codes, config.profile.rules, config.profile.blocking)
+    profile = config.profile
+    return house_profile(codes, profile.rules, profile.blocking, only=profile.only)
 
 
 async def evaluate_async(

@@ -85,18 +85,17 @@ def house_profile(
     codes: Iterable[str],
     rules: Mapping[str, Any] | None = None,
     blocking: Iterable[str] = (),
+    *,
+    only: bool = False,
 ) -> dict[str, HouseRule]:
-    """The profile from `harness.yaml`'s `profile:`; `rules` None means every code in
-    `codes` (the built-in code rules, TSK001, `ruff`) at weight 1."""
+    """The profile from `harness.yaml`'s `profile:`: every code in `codes` (the built-in code
+    rules, TSK001, `ruff`) at weight 1, with `rules` over it (`only`: just `rules`)."""
     block = set(blocking)
-    if rules is None:
-        return {c: HouseRule(1.0, c in block) for c in codes}
-    return {
-        c: HouseRule(
-            float(getattr(r, "weight", 1.0)), bool(getattr(r, "blocking", False)) or c in block
-        )
-        for c, r in rules.items()
-    }
+    out = {} if only else {c: HouseRule(1.0, c in block) for c in codes}
+    for c, r in (rules or {}).items():
+        weight = float(getattr(r, "weight", 1.0))
+        out[c] = HouseRule(weight, bool(getattr(r, "blocking", False)) or c in block)
+    return out
 
 
 #: Ruff codes that report what one of our rules reports: on the same line, ruff's finding is
