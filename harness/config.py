@@ -203,6 +203,46 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Harne
     try:
         return HarnessConfig(**{**data, "root": str(path.parent.resolve())})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{loc}: {err['msg']}", path=str(path)) from None
+        positions = _positions(path) if path.name != "pyproject.toml" else {}
+        errors = []
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(p) for p in err["loc"])
+            line, col = _position_of(positions, [str(p) for p in err["loc"]])
+            errors.append(ConfigError(f"{loc}: {err['msg']}", path=str(path), line=line, col=col))
+        errors.sort(key=lambda e: (e.line or 0, e.col or 0))
+        errors[0].more = tuple(errors[1:])
+        raise errors[0] from None
+
+
+def _positions(path: Path) -> dict[tuple[str, ...], tuple[int, int]]:
+    """(line, col) of every key of a YAML config, by its path of keys and list indices."""
+    try:
+        root = yaml.compose(path.read_text())
+    except yaml.YAMLError:
+        return {}
+    out: dict[tuple[str, ...], tuple[int, int]] = {}
+    todo: list[tuple[tuple[str, ...], yaml.Node]] = [((), root)] if root is not None else []
+    while todo:
+        where, node = todo.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                here = (*where, str(key.value))
+                out[here] = (key.start_mark.line + 1, key.start_mark.column + 1)
+                todo.append((here, value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                here = (*where, str(i))
+                out[here] = (item.start_mark.line + 1, item.start_mark.column + 1)
+                todo.append((here, item))
+    return out
+
+
+def _position_of(
+    positions: dict[tuple[str, ...], tuple[int, int]], loc: list[str]
+) -> tuple[int | None, int | None]:
+    """The position of the deepest key of `loc` the file has (validators add their own)."""
+    for k in range(len(loc), 0, -1):
+        found = positions.get(tuple(loc[:k]))
+        if found is not None:
+            return found
+    return (None, None) if not positions else (1, 1)

@@ -23,6 +23,12 @@ class HarnessError(Exception):
         self.line = line
         self.col = col
         self.hint = hint
+        # Further errors found in the same pass (each printed on its own line).
+        self.more: tuple[HarnessError, ...] = ()
+
+    def all(self) -> tuple[HarnessError, ...]:
+        """This error and the others found with it, in file order."""
+        return (self, *self.more)
 
     @property
     def location(self) -> str:
@@ -39,6 +45,8 @@ class HarnessError(Exception):
         text = f"{self.location}: {self.message}" if self.path else self.message
         if self.hint:
             text += f"\n  hint: {self.hint}"
+        for other in self.more:
+            text += f"\n{other}"
         return text
 
 

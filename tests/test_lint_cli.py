@@ -76,7 +76,7 @@ def test_text_format(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _lint(capsys, "--config", CONFIG, str(FIXTURES / "defects" / "tpl003.yaml"))
     assert code == 1
     line = out.strip()
-    assert line.endswith(": TPL003 `table` is declared under `variables:` but never used")
+    assert line.endswith(": TPL003 warning: `table` is declared under `variables:` but never used")
     assert line.split(": ")[0].endswith("tpl003.yaml:5:3")
     assert "1 template(s) checked, 1 problem(s)" in err
 
@@ -129,7 +129,7 @@ def test_directory_with_a_bad_file_still_lints_the_others(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, _ = _lint(capsys, "--config", CONFIG, str(FIXTURES / "mixed"))
-    assert code == 1
+    assert code == 2  # a template that cannot be loaded is an input error
     lines = out.strip().splitlines()
     assert any(
         ln.endswith(
@@ -199,3 +199,22 @@ def test_lint_path_imports_no_heavy_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_every_load_error_on_its_own_line_and_sarif(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = (FIXTURES / "clean" / "clean.yaml").read_text()
+    (tmp_path / "a.yaml").write_text(good)
+    (tmp_path / "b.yaml").write_text(good)  # the same id
+    (tmp_path / "c.yaml").write_text("id: BAD ID\ntemplate: 1\ncases: []\n")
+    code, out, _ = _lint(capsys, str(tmp_path))
+    assert code == 2
+    lines = [ln for ln in out.splitlines() if ": error: " in ln]
+    assert any("b.yaml:1:1: error: duplicate template id" in ln and "a.yaml" in ln for ln in lines)
+    c_lines = [ln for ln in lines if "c.yaml:" in ln]
+    assert len(c_lines) >= 2 and {ln.split(":")[1] for ln in c_lines} >= {"1", "3"}
+    code, out, _ = _lint(capsys, "--format", "sarif", str(tmp_path))
+    log = json.loads(out)
+    results = log["runs"][0]["results"]
+    assert code == 2 and any("duplicate template id" in r["message"]["text"] for r in results)

@@ -89,10 +89,21 @@ def test_not_a_mapping() -> None:
     assert "empty" in _error("").message
 
 
-def test_several_errors_are_listed_in_the_hint() -> None:
+def test_every_error_is_reported_with_its_own_line() -> None:
     err = _error("id: BAD ID\ntemplate: 1\ncases: []\n")
-    assert err.line == 1
-    assert err.hint is not None and "line 3" in err.hint
+    assert [e.line for e in err.all()] == [1, 2, 3]
+    assert all(e.path == "t.yaml" and e.col for e in err.all())
+    assert str(err).count("t.yaml:") == 3
+
+
+def test_case_values_must_have_their_declared_type() -> None:
+    text = GOOD.replace("entity: Order", "entity: 42")
+    err = _error(text)
+    assert "expected string" in err.message and "got int 42" in err.message
+    assert (
+        err.line
+        == text.splitlines().index(next(ln for ln in text.splitlines() if "entity: 42" in ln)) + 1
+    )
 
 
 def test_dates_stay_strings() -> None:

@@ -61,6 +61,21 @@ def _github_prop(text: str) -> str:
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
+def _sarif(findings: Sequence[Finding], errors: Sequence[TemplateError]) -> dict:
+    """SARIF 2.1.0: one result per finding, and per template that cannot be loaded."""
+    from harness.report.sarif import PARSE_ERROR, sarif_for_files
+
+    by_path: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_path.setdefault(_rel(f.path), []).append(f)
+    for exc in errors:
+        d = _error_dict(exc)
+        line, col = int(d["line"]), int(d["col"])  # type: ignore[call-overload]
+        error = Finding(PARSE_ERROR, PARSE_ERROR, exc.message, line, col, line, col)
+        by_path.setdefault(str(d["path"]), []).append(error)
+    return sarif_for_files(sorted(by_path.items()))
+
+
 def _print(
     fmt: str,
     findings: Sequence[Finding],
@@ -74,6 +89,9 @@ def _print(
             "findings": [_finding_dict(f) for f in findings],
         }
         click.echo(json.dumps(data, indent=2))
+        return
+    if fmt == "sarif":
+        click.echo(json.dumps(_sarif(findings, errors), indent=2))
         return
     for exc in errors:
         d = _error_dict(exc)
@@ -90,12 +108,12 @@ def _print(
             level = _GITHUB_LEVEL[f.severity]
             click.echo(f"::{level} {props},title={f.code}::{_github_escape(f.message)}")
         else:
-            click.echo(f"{_rel(f.path)}:{f.line}:{f.col}: {f.code} {f.message}")
+            click.echo(f"{_rel(f.path)}:{f.line}:{f.col}: {f.code} {f.severity}: {f.message}")
     if fmt == "text":
         problems = len(findings) + len(errors)
         summary = f"{checked} template(s) checked, {problems} problem(s)"
         if errors:
-            summary += f" ({len(errors)} could not be loaded)"
+            summary += f" ({len({e.path for e in errors})} could not be loaded)"
         click.echo(summary, err=True)
 
 
@@ -104,7 +122,7 @@ def _print(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "github"]),
+    type=click.Choice(["text", "json", "github", "sarif"]),
     default="text",
     show_default=True,
     help="Output format.",
@@ -136,8 +154,9 @@ def command(
 ) -> None:
     """Lint prompt templates (default: the config's templates_dir).
 
-    Exit codes: 0 clean, 1 findings at or above the fail level (or a template that cannot be
-    loaded), 2 usage or config error.
+    Exit codes: 0 clean, 1 findings at or above the fail level, 2 usage or config error, or
+    a template that cannot be loaded (malformed YAML, a schema error, a case value of the
+    wrong type, a duplicate id). Every load error is printed, each with file:line:col.
     """
     from harness.config import load_config
     from harness.templates.lint.base import LintSettings
@@ -165,14 +184,14 @@ def command(
     findings: list[Finding] = []
     for spec in result.specs:
         findings.extend(lint_spec(spec, rules, settings))
-    checked = len(result.specs) + len(result.errors)
+    checked = len(result.specs) + len({e.path for e in result.errors})
     if checked == 0:
         click.echo("no templates found (*.yaml, *.yml, *.prompty)", err=True)
 
     _print(fmt, findings, result.errors, checked)
     level = Severity(fail_level or config.lint.fail_level)
     failing = [f for f in findings if f.severity.rank >= level.rank]
-    ctx.exit(1 if failing or result.errors else 0)
+    ctx.exit(2 if result.errors else 1 if failing else 0)
 
 
 def _matches_template_rule(key: str) -> bool:

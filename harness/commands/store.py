@@ -13,12 +13,19 @@ if TYPE_CHECKING:
     from harness.llm.store import Store
 
 
-def _open(ctx: click.Context) -> tuple[HarnessConfig, Store]:
+def _open(ctx: click.Context, *, writing: bool = False) -> tuple[HarnessConfig, Store]:
+    """The store; reading a store that does not exist is an error (a typo would otherwise
+    create an empty one), writing creates it."""
+    from harness.errors import StoreError
     from harness.llm.store import Store
 
     obj = ctx.obj
     config = load_config(obj["config"])
     path = Path(obj["store"]) if obj["store"] else config.path(config.store)
+    if not writing and not path.is_file():
+        raise StoreError(
+            "no response store here", path=str(path), hint="check --store or `store:` in the config"
+        )
     return config, Store(path)
 
 
@@ -97,7 +104,7 @@ def export_cmd(
 @click.pass_context
 def import_cmd(ctx: click.Context, src: str) -> None:
     """Load responses from a JSONL export (rows already stored are kept)."""
-    _, store = _open(ctx)
+    _, store = _open(ctx, writing=True)
     with store:
         added, skipped = store.import_(src)
     click.echo(f"imported {added} responses from {src} ({skipped} already stored)")

@@ -81,9 +81,26 @@ def load_templates(paths: Sequence[Path], exclude: Iterable[str] = ()) -> LoadRe
     """Load every template under `paths`. One bad file never stops the others."""
     specs: list[TemplateSpec] = []
     errors: list[TemplateError] = []
+    first: dict[str, TemplateSpec] = {}
     for path in find_template_files(paths, exclude):
         try:
-            specs.append(load_template(path))
+            spec = load_template(path)
         except TemplateError as exc:
-            errors.append(exc)
+            errors.extend(e for e in exc.all() if isinstance(e, TemplateError))
+            continue
+        other = first.get(spec.id)
+        if other is not None:  # two files, one id: which one runs is not a silent choice
+            line, col = spec.line_of("id")
+            errors.append(
+                TemplateError(
+                    f"duplicate template id {spec.id!r}: also the id of {other.path}",
+                    path=spec.path,
+                    line=line,
+                    col=col,
+                    hint="give every template its own `id`",
+                )
+            )
+            continue
+        first[spec.id] = spec
+        specs.append(spec)
     return LoadResult(tuple(specs), tuple(errors))

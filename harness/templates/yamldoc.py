@@ -5,7 +5,7 @@ that is wrong. Shared by the YAML loader and the Prompty importer."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -273,12 +273,56 @@ def validate_spec(
             line, col = lines.get(key, (1, 1))
             where = f"`{dotted}`: " if dotted else ""
             problems.append((line, col, f"{where}{err['msg']}"))
-        problems.sort()
-        line, col, message = problems[0]
-        hint = None
-        if len(problems) > 1:
-            hint = "; ".join(f"line {ln}: {msg}" for ln, _, msg in problems[1:6])
-        raise TemplateError(message, path=path, line=line, col=col, hint=hint) from None
+        raise _grouped(problems, path) from None
     except (RecursionError, TypeError, ValueError) as exc:
         raise TemplateError(f"invalid template: {exc}", path=path, line=1, col=1) from None
+    problems = list(_case_type_problems(spec, lines, key_map))
+    if problems:
+        raise _grouped(problems, path)
     return spec.with_source(path, lines)
+
+
+def _grouped(problems: list[tuple[int, int, str]], path: str) -> TemplateError:
+    """One error per problem, in file order: the first carries the others (`more`)."""
+    problems.sort()
+    errors = [TemplateError(msg, path=path, line=ln, col=col) for ln, col, msg in problems]
+    errors[0].more = tuple(errors[1:])
+    return errors[0]
+
+
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "list": (list, tuple),
+    "object": (dict,),
+}
+
+
+def _case_type_problems(
+    spec: TemplateSpec, lines: Lines, key_map: dict[str, str] | None
+) -> Iterator[tuple[int, int, str]]:
+    """Case values that do not have their declared variable's type (`entity: 42` for a
+    `type: string` variable). None is accepted for optional variables."""
+    for i, case in enumerate(spec.cases):
+        for name, value in case.vars.items():
+            var = spec.variables.get(name)
+            if var is None or (value is None and not var.required):
+                continue
+            ok = isinstance(value, _PY_TYPES[var.type])
+            if var.type in ("integer", "number") and isinstance(value, bool):
+                ok = False
+            if ok:
+                continue
+            key = f"cases.{i}.vars.{name}"
+            if key_map:
+                key = key_map.get(key, key)
+            line, col = lines.get(key, lines.get(f"cases.{i}", (1, 1)))
+            got = type(value).__name__
+            yield (
+                line,
+                col,
+                f"`cases.{i}.vars.{name}`: expected {var.type} (variable `{name}` is"
+                f" `type: {var.type}`), got {got} {value!r}"[:300],
+            )

@@ -85,7 +85,7 @@ class CaseMissingRequiredVariable(TemplateRule):
             cases:
               - name: one
                 vars:
-                  a: 1
+                  a: x
             """,
             line=6,
             count=1,
