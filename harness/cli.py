@@ -29,6 +29,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "golden": ("harness.commands.golden", "Bless a run as the golden baseline."),
     "merge": ("harness.commands.merge", "Merge shard runs into one run."),
     "store": ("harness.commands.store", "Response store: stats, export, import."),
+    "runs": ("harness.commands.runs", "List stored runs; prune old ones."),
+    "view": ("harness.commands.view", "Serve a run's HTML report on 127.0.0.1."),
+    "diff": ("harness.commands.diff", "Compare two stored runs with the gate's statistics."),
+    "init": ("harness.commands.init", "Start a project: harness.yaml and an example template."),
+    "schema": ("harness.commands.schema", "JSON Schema of the template format or the config."),
 }
 
 

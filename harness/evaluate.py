@@ -48,6 +48,7 @@ from harness.record import (
 )
 from harness.report import REPORT_FILES, write_reports
 from harness.runmeta import build_meta, new_run_id, run_dir_for
+from harness.runs import set_latest
 from harness.sample import RUFF_RULE, Profile, house_profile
 from harness.scoring import RunSummary, aggregate
 from harness.shard import Shard
@@ -475,6 +476,7 @@ async def evaluate_async(
         reports = write_reports(run_dir, meta, summary, results_path, formats=("json", "junit"))
         reports.update(await asyncio.to_thread(wait))
         reports = {k: reports[k] for k in REPORT_FILES if k in reports}
+        set_latest(run_dir.parent, run_dir)
     finally:
         checker.close()
 

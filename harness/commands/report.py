@@ -20,7 +20,7 @@ def _rel(path: Path) -> str:
 
 
 @click.command("report")
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--format",
     "formats",
@@ -36,22 +36,17 @@ def _rel(path: Path) -> str:
     show_default=True,
     help="What to print after writing: the tables, the summary JSON, or nothing.",
 )
-def command(run_dir: Path, formats: tuple[str, ...], show: str) -> None:
-    """Re-aggregate RUN_DIR/results.jsonl and rewrite its reports from run.json."""
-    from harness.errors import ConfigError
+def command(run_dir: Path | None, formats: tuple[str, ...], show: str) -> None:
+    """Re-aggregate RUN_DIR/results.jsonl and rewrite its reports from run.json. RUN_DIR is a
+    run directory or id; default: the latest run."""
     from harness.report import build_reports
 
-    if not (run_dir / "run.json").is_file():
+    if run_dir is None or not (run_dir / "run.json").is_file():
         from harness.config import load_config
+        from harness.runs import resolve_run
 
         config = load_config()
-        candidate = config.path(config.reports_dir) / str(run_dir)
-        if not (candidate / "run.json").is_file():
-            raise ConfigError(
-                f"no run.json in {run_dir}",
-                hint="pass a run directory written by `harness evaluate` (reports/<run id>)",
-            )
-        run_dir = candidate
+        run_dir = resolve_run(config.path(config.reports_dir), run_dir)
     wanted = None if not formats or "all" in formats else tuple(dict.fromkeys(formats))
     summary, written = build_reports(run_dir, formats=wanted)
     if show == "json":
