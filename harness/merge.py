@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,10 +42,7 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path, run_id: str) -> RunMeta:
         min_scores.update(meta.min_scores)
         for m in meta.models:
             models.setdefault(m.alias, m)
-    shards = sorted({m.shard for m in metas if m.shard})
-    totals = {s.split("/")[1] for s in shards}
-    if len(totals) > 1:
-        raise ConfigError(f"shards from different splits: {', '.join(shards)}")
+    _check_shards(run_dirs, metas)
     out_dir.mkdir(parents=True, exist_ok=True)
     seen: set[tuple[str, str, str, int]] = set()
     counts: dict[str, int] = {}
@@ -75,3 +73,49 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path, run_id: str) -> RunMeta:
     )
     write_meta(out_dir, merged)
     return merged
+
+
+def _check_shards(run_dirs: Sequence[Path], metas: Sequence[RunMeta]) -> None:
+    """Shards 1..N of one split, each exactly once, run with the same config: else refuse."""
+    labels = [m.shard for m in metas]
+    if not any(labels):
+        return
+    if not all(labels):
+        plain = next(d for d, m in zip(run_dirs, metas, strict=True) if not m.shard)
+        raise ConfigError(
+            "not a shard run (no --shard): it cannot be merged with shards", path=str(plain)
+        )
+    totals = {int(str(label).split("/")[1]) for label in labels}
+    if len(totals) > 1:
+        raise ConfigError(f"shards from different splits: {', '.join(map(str, labels))}")
+    total = totals.pop()
+    seen: dict[int, Path] = {}
+    for d, label in zip(run_dirs, labels, strict=True):
+        index = int(str(label).split("/")[0])
+        if index in seen:
+            raise ConfigError(
+                f"shard {index}/{total} given twice: {seen[index]} and {d}",
+                hint="give each shard's run directory once",
+            )
+        seen[index] = d
+    missing = [f"{i}/{total}" for i in range(1, total + 1) if i not in seen]
+    if missing:
+        raise ConfigError(
+            f"missing shard(s) {', '.join(missing)} of {total}",
+            hint="merge every shard of the split: harness merge RUN_1 ... RUN_N",
+        )
+    configs = {json.dumps(_comparable(m.config), sort_keys=True, default=str) for m in metas}
+    if len(configs) > 1:
+        raise ConfigError(
+            "shards were run with different configs",
+            hint="run every shard with the same harness.yaml and options",
+        )
+
+
+def _comparable(config: dict[str, object]) -> dict[str, object]:
+    """The config a run records, without what differs between shards by design."""
+    out = dict(config)
+    selection = out.get("selection")
+    if isinstance(selection, dict):
+        out["selection"] = {k: v for k, v in selection.items() if k != "shard"}
+    return out

@@ -220,3 +220,56 @@ def test_shards_merge_to_the_unsharded_aggregates(project: Path) -> None:
         main(["merge", str(out / "s1"), str(out / "s2"), "--out", str(out), "--run-id", "m"]) == 0
     )
     assert _summary(out / "m") == _summary(out / "full")
+
+
+def test_merge_refuses_a_missing_or_repeated_shard(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = project / "reports"
+    args = ["evaluate", "--offline", "--samples", "1", "--out", str(out), "--templates"]
+    args.append("sqlalchemy_model")
+    for i in (1, 2):
+        assert main([*args, "--run-id", f"s{i}", "--shard", f"{i}/3"]) == 0
+    capsys.readouterr()
+    merge = ["merge", "--out", str(out)]
+    assert main([*merge, "--run-id", "m1", str(out / "s1"), str(out / "s2")]) == 2
+    assert "missing shard(s) 3/3 of 3" in capsys.readouterr().err
+    assert main([*merge, "--run-id", "m2", str(out / "s1"), str(out / "s1")]) == 2
+    assert "shard 1/3 given twice" in capsys.readouterr().err
+    assert not (out / "m1").exists() and not (out / "m2").exists()
+
+
+def test_golden_update_shows_the_change_and_refuses_a_regression(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = ["--templates", "pydantic_schemas", "--models", "careful"]
+    assert main(["golden", "update", "--offline", *one]) == 0
+    capsys.readouterr()
+    # The careful alias now answers like the sloppy model: a regression.
+    cfg = project / "harness.yaml"
+    cfg.write_text(cfg.read_text().replace("model: sim/careful", "model: sim/sloppy"))
+    before = (project / "golden" / "pydantic_schemas.json").read_text()
+    code = main(["golden", "update", "--offline", *one])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "refusing to bless" in out.err and "regressed" in out.err
+    assert "pydantic_schemas/careful" in out.out and "regression" in out.out
+    assert (project / "golden" / "pydantic_schemas.json").read_text() == before
+    assert main(["golden", "update", "--offline", "--force", *one]) == 0
+    assert (project / "golden" / "pydantic_schemas.json").read_text() != before
+
+
+def test_golden_update_refuses_templates_with_lint_errors(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = project / "prompt_templates" / "pydantic_schemas.yaml"
+    text = path.read_text()
+    # The prompt no longer holds an instruction a rule links to: lint error TPL009.
+    line = "  - Use UUID for all ids\n"
+    assert line in text
+    path.write_text(text.replace(line, "", 1))
+    code = main(["golden", "update", "--offline", "--templates", "pydantic_schemas"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "refusing to bless" in err and "pydantic_schemas has 1 lint error(s) (TPL009)" in err
+    assert not (project / "golden" / "pydantic_schemas.json").exists()
