@@ -61,6 +61,7 @@ class EvalOptions:
     selection: Selection = field(default_factory=Selection)
     offline: bool = False
     no_cache: bool = False
+    retry_errors: bool = False  # call again for keys whose last call failed
     max_cost: float | None = None
     resume: str | None = None
     run_id: str | None = None
@@ -403,6 +404,7 @@ async def evaluate_async(
         store,
         offline=options.offline,
         no_cache=options.no_cache,
+        retry_errors=options.retry_errors,
         max_cost=options.max_cost,
         progress=options.progress,
     )

@@ -157,7 +157,7 @@ class _Acc:
         self.completion_tokens += r.usage.completion_tokens
         if r.usage.cost is not None:
             self.costs.append(r.usage.cost)
-        if r.status != "not-recorded" and r.usage.latency_ms > 0:
+        if r.status not in UNSCORED and r.usage.latency_ms > 0:  # latency of results only
             self.latencies.append(r.usage.latency_ms)
         if r.status in UNSCORED:
             return

@@ -85,6 +85,11 @@ def _print_problems(outcome: EvalOutcome, resume_extra: Sequence[str] = ()) -> N
 @click.option("--tag", "tags", multiple=True, help="Only templates with this tag (repeatable).")
 @click.option("--offline", is_flag=True, help="Answer from the response store only.")
 @click.option("--no-cache", is_flag=True, help="Call the models even for stored answers.")
+@click.option(
+    "--retry-errors",
+    is_flag=True,
+    help="Call again for requests whose last call failed (default: report the remembered error).",
+)
 @click.option("--max-cost", type=click.FloatRange(min=0, min_open=True), help="Budget in USD.")
 @click.option("--resume", "resume", metavar="RUN_ID", help="Continue an interrupted run.")
 @click.option("--run-id", "run_id", help="Name the run (default: timestamp + random suffix).")
@@ -122,6 +127,7 @@ def command(
     tags: tuple[str, ...],
     offline: bool,
     no_cache: bool,
+    retry_errors: bool,
     max_cost: float | None,
     resume: str | None,
     run_id: str | None,
@@ -160,6 +166,7 @@ def command(
         ),
         offline=offline,
         no_cache=no_cache,
+        retry_errors=retry_errors,
         max_cost=max_cost,
         resume=resume,
         run_id=run_id,

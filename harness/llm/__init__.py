@@ -23,6 +23,9 @@ def load_litellm() -> ModuleType:
             warnings.simplefilter("ignore")
             import litellm
 
+        # litellm builds more pydantic models on its first calls; their warnings are noise.
+        warnings.filterwarnings("ignore", module=r"pydantic\._internal\._generate_schema")
+        warnings.filterwarnings("ignore", module=r"litellm(\.|$)")
         litellm.suppress_debug_info = True
         litellm.set_verbose = False
         for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "httpx"):

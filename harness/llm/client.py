@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from harness.config import HarnessConfig, ModelConfig
 from harness.errors import ProviderError
 from harness.llm import tuning
-from harness.llm.faults import Fault, classify
+from harness.llm.faults import Fault, classify, where
 from harness.llm.limiter import AdaptiveLimiter, RatePacer
 from harness.llm.redact import Redactor
 from harness.llm.types import (
@@ -38,6 +38,8 @@ from harness.llm.types import (
     NOT_FOUND,
     NOT_RECORDED,
     RATE_LIMIT,
+    TRANSIENT,
+    UNREACHABLE,
     Request,
     Response,
     RunStats,
@@ -104,6 +106,7 @@ class Runner:
         *,
         offline: bool = False,
         no_cache: bool = False,
+        retry_errors: bool = False,
         max_cost: float | None = None,
         progress: bool | None = None,
         backoff_base: float = 0.5,
@@ -115,6 +118,7 @@ class Runner:
         self.store = store
         self.offline = offline
         self.no_cache = no_cache
+        self.retry_errors = retry_errors
         self.max_cost = max_cost if max_cost is not None else config.limits.max_cost
         self.progress = progress
         self.backoff_base = backoff_base
@@ -308,7 +312,9 @@ class Runner:
         process may call for it (no other process holds a live claim on its key)."""
         it = iter(requests)
         while chunk := list(itertools.islice(it, FEED_CHUNK)):
-            hits = get_many([r.key for r in chunk]) if get_many is not None else {}
+            hits = dict(get_many([r.key for r in chunk])) if get_many is not None else {}
+            if not self.retry_errors and not self.no_cache:
+                hits.update(self._remembered([r for r in chunk if r.key not in hits]))
             misses = [r.key for r in chunk if r.key not in hits and self._claimable(r)]
             won = (
                 self.store.claim(misses, self._owner, self._lease, _owner_gone) if misses else set()
@@ -316,6 +322,20 @@ class Runner:
             for req in chunk:
                 ours = req.key in won or not self._claimable(req)
                 yield req, hits.get(req.key), ours
+
+    def _remembered(self, requests: Sequence[Request]) -> dict[str, Response]:
+        """The errors an earlier run got for these keys, as answers: a rerun does not repeat
+        a failed call unless asked to (`--retry-errors`). Budget stops are not errors."""
+        if not requests:
+            return {}
+        found = self.store.errors_many([r.key for r in requests])
+        out = {}
+        for key, (kind, error) in found.items():
+            if kind in (BUDGET, NOT_RECORDED):
+                continue
+            note = f"{error} [remembered from an earlier run; --retry-errors calls again]"
+            out[key] = Response.failed(key, kind or TRANSIENT, note).as_cached()
+        return out
 
     async def _await_others(self, workers: list[asyncio.Task[None]]) -> None:
         """Answer the requests another process was calling: from the store once it has the
@@ -443,7 +463,7 @@ class Runner:
                     try:
                         raw = await acompletion(**kwargs)
                     except Exception as exc:
-                        fault = classify(exc, litellm, self.redact)
+                        fault = classify(exc, litellm, self.redact, limits.timeout)
                         raw = None
                     latency_ms = (time.perf_counter() - started) * 1000.0
             finally:
@@ -457,13 +477,14 @@ class Runner:
                 empties += 1
             assert fault is not None
             if not fault.retry:
-                if fault.kind in (AUTH, NOT_FOUND) and lane.stopped is None:
-                    lane.stopped = (fault.kind, fault.message)
+                message = f"{where(req.model)}: {fault.message}"
+                if fault.kind in (AUTH, NOT_FOUND, UNREACHABLE) and lane.stopped is None:
+                    lane.stopped = (fault.kind, message)
                     self._say(
-                        f"model {req.model.alias!r} ({req.model.model}) stopped: {fault.message}."
-                        " Its remaining requests are reported as errors; other models go on"
+                        f"model {message}. Stopped: its remaining requests are reported as"
+                        " errors; other models go on"
                     )
-                return Response.failed(req.key, fault.kind, fault.message, latency_ms)
+                return Response.failed(req.key, fault.kind, message, latency_ms)
             if attempt + 1 >= limits.max_attempts:
                 break
             delay = self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
@@ -475,9 +496,8 @@ class Runner:
                 return None
         assert fault is not None
         tries = limits.max_attempts
-        return Response.failed(
-            req.key, fault.kind, f"{fault.message} (gave up after {tries} attempts)", latency_ms
-        )
+        message = f"{where(req.model)}: {fault.message} (gave up after {tries} attempts)"
+        return Response.failed(req.key, fault.kind, message, latency_ms)
 
     async def _sleep(self, delay: float) -> bool:
         """Sleep unless interrupted; True when interrupted."""

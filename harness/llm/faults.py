@@ -17,6 +17,7 @@ from harness.llm.types import (
     RATE_LIMIT,
     TIMEOUT,
     TRANSIENT,
+    UNREACHABLE,
 )
 
 
@@ -56,27 +57,76 @@ def retry_after(exc: BaseException) -> float | None:
     return None
 
 
-def classify(exc: BaseException, litellm: Any, redact: Redactor) -> Fault:
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and the chain of causes under it (litellm wraps httpx wraps OSError)."""
+    out: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(out) < 10:
+        seen.add(id(current))
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+def _unreachable(exc: BaseException) -> str | None:
+    """ "connection refused" / "unknown host" when the call never reached a server."""
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        text = str(cause).lower()
+        if "connection refused" in text or "errno 111" in text:
+            return "connection refused"
+        if "name or service not known" in text or "nodename nor servname" in text:
+            return "unknown host"
+    return None
+
+
+def where(model: Any) -> str:
+    """`alias (host:port)`, naming the server a model's requests go to when there is one."""
+    from urllib.parse import urlsplit
+
+    base = getattr(model, "api_base", None)
+    if not base:
+        return str(model.alias)
+    host = urlsplit(base).netloc.rsplit("@", 1)[-1] or base
+    return f"{model.alias} ({host})"
+
+
+def classify(
+    exc: BaseException, litellm: Any, redact: Redactor, timeout: float | None = None
+) -> Fault:
+    """What a failed call means. The message is one line a person can act on: the cause
+    ("connection refused", "401 invalid key", "404 model not found", "timed out after
+    60 s"), then the provider's own words, without keys."""
     exceptions = litellm.exceptions
-    message = redact(f"{type(exc).__name__}: {exc}".strip())
-    if len(message) > 500:
-        message = message[:500] + "..."
+    detail = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    if len(detail) > 300:
+        detail = detail[:300] + "..."
     status = getattr(exc, "status_code", None)
+
+    def fault(kind: str, cause: str, retry: bool, after: float | None = None) -> Fault:
+        return Fault(kind, f"{cause} ({type(exc).__name__}: {detail})", retry, after)
+
     if isinstance(exc, exceptions.ContextWindowExceededError):
-        return Fault(CONTEXT_LENGTH, message, retry=False)
+        return fault(CONTEXT_LENGTH, "prompt too long for the model", False)
     if isinstance(exc, exceptions.RateLimitError) or status == 429:
-        return Fault(RATE_LIMIT, message, retry=True, retry_after=retry_after(exc))
-    if isinstance(exc, exceptions.AuthenticationError | exceptions.PermissionDeniedError) or (
-        status in (401, 403)
-    ):
-        return Fault(AUTH, message, retry=False)
+        return fault(RATE_LIMIT, "429 rate limited", True, retry_after(exc))
+    if isinstance(exc, exceptions.AuthenticationError) or status == 401:
+        return fault(AUTH, "401 invalid key", False)
+    if isinstance(exc, exceptions.PermissionDeniedError) or status == 403:
+        return fault(AUTH, "403 permission denied", False)
     if isinstance(exc, exceptions.NotFoundError) or status == 404:
-        return Fault(NOT_FOUND, message, retry=False)
+        return fault(NOT_FOUND, "404 model not found", False)
     if isinstance(exc, exceptions.Timeout | asyncio.TimeoutError) or status == 408:
-        return Fault(TIMEOUT, message, retry=True)
+        after = f" after {timeout:g} s" if timeout else ""
+        return fault(TIMEOUT, f"timed out{after}", True)
     if isinstance(exc, exceptions.BadRequestError | exceptions.UnprocessableEntityError) or (
         isinstance(status, int) and 400 <= status < 500
     ):
-        return Fault(BAD_REQUEST, message, retry=False)
-    # 5xx, connection errors, malformed replies, anything unexpected: transient.
-    return Fault(TRANSIENT, message, retry=True)
+        return fault(BAD_REQUEST, f"{status or 400} bad request", False)
+    unreachable = _unreachable(exc)
+    if unreachable is not None:  # no server answers there: retrying cannot help
+        return fault(UNREACHABLE, unreachable, False)
+    # 5xx, dropped connections, malformed replies, anything unexpected: transient.
+    return fault(TRANSIENT, f"{status} server error" if status else "provider error", True)

@@ -241,6 +241,14 @@ class Store:
         )
         return None if row is None else (row[0], row[1])
 
+    def errors_many(self, keys: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+        """(error_kind, error) of the last failed call of each key that has one."""
+        self.flush()
+        sql = (
+            f"SELECT key, error_kind, error FROM errors WHERE key IN ({','.join('?' * len(keys))})"
+        )
+        return {k: (kind, err) for k, kind, err in self._conn().execute(sql, list(keys))}
+
     def keys(self) -> set[str]:
         self.flush()
         return {r[0] for r in self._conn().execute("SELECT key FROM responses")}

@@ -18,6 +18,7 @@ from harness.text import LONE_SURROGATE
 # error_kind values a Response can carry.
 RATE_LIMIT = "rate-limit"  # 429 after every attempt
 TRANSIENT = "transient"  # 5xx, connection error, malformed reply, after every attempt
+UNREACHABLE = "unreachable"  # connection refused / unknown host: the model is stopped
 TIMEOUT = "timeout"  # no answer within limits.timeout, after every attempt
 AUTH = "auth"  # 401/403: the model is stopped for the rest of the run
 NOT_FOUND = "not-found"  # 404 / unknown model: the model is stopped for the rest of the run

@@ -63,7 +63,7 @@ def print_table(summary: RunSummary, console: Console | None = None) -> None:
             m.model + (" [yellow]\u2731[/]" if m.simulated else ""),
             f"[{_score_style(m.mean_score)}]{fmt_score(m.mean_score)}[/]",
             fmt_pct(m.pass_rate),
-            fmt_ci(m.wilson_low, m.wilson_high),
+            fmt_ci(m.wilson_low, m.wilson_high) if m.pass_rate is not None else "\u2013",
             unusable_counts(sc),
             f"{m.findings_per_100_lines:.1f}" if m.lines else "\u2013",
             str(sc["provider-error"] + sc["not-recorded"]),
