@@ -21,6 +21,11 @@ _OUTCOME = pytest.StashKey["CheckOutcome | BaseException"]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "prompt-harness regression gate")
     group.addoption("--harness", action="store_true", help="check templates against golden/")
+    group.addoption(
+        "--harness-only",
+        action="store_true",
+        help="run only the prompt regression items (implies --harness)",
+    )
     group.addoption("--harness-config", default=None, help="path to harness.yaml")
     group.addoption(
         "--harness-offline", action="store_true", help="never call paid providers in the check"
@@ -29,7 +34,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _enabled(config: pytest.Config) -> bool:
-    return bool(config.getoption("--harness") or config.getini("harness"))
+    return bool(
+        config.getoption("--harness")
+        or config.getoption("--harness-only")
+        or config.getini("harness")
+    )
 
 
 class HarnessFailure(Exception):
@@ -123,10 +132,24 @@ class HarnessCollector(pytest.Collector):
                 )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    """Add the harness items before `-k` / `-m` deselect (so their counts are right); with
+    `--harness-only`, the project's other items are deselected."""
     if not _enabled(config):
         return
     collector = HarnessCollector.from_parent(session, name="harness", path=config.rootpath)
-    items.extend(collector.collect())
+    ours = list(collector.collect())
+    # Reported as collected, so "collected N items" and -k counts include them.
+    config.hook.pytest_collectreport(
+        report=pytest.CollectReport(collector.nodeid, "passed", None, ours)
+    )
+    session.testscollected += len(ours)
+    if config.getoption("--harness-only"):
+        if items:
+            config.hook.pytest_deselected(items=list(items))
+        items[:] = ours
+    else:
+        items.extend(ours)

@@ -68,3 +68,17 @@ def test_plugin_is_inert_without_the_flag(pytester: pytest.Pytester, gated_proje
     pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_harness_only_runs_just_the_harness_items_and_k_counts_are_right(
+    pytester: pytest.Pytester, gated_project: Path
+) -> None:
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    result = pytester.runpytest("--harness-only", "--harness-offline", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6, deselected=1)  # the project's own test is not run
+    result = pytester.runpytest(
+        "--harness-only", "--harness-offline", "-p", "no:cacheprovider", "--co", "-k", "careful"
+    )
+    text = result.stdout.str()
+    assert "2/7 tests collected (5 deselected)" in text, text
+    assert "-" not in text.split("tests collected")[0].split()[-1]  # no negative counts
