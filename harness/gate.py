@@ -258,3 +258,44 @@ def render_text(outcome: CheckOutcome) -> str:
         "request(s)"
     )
     return "\n".join(out) + "\n"
+
+
+def render_json(outcome: CheckOutcome) -> str:
+    """The verdict as JSON: exit code, every compared cell and its changes with statistics."""
+    import json
+
+    g = outcome.gate
+    data = {
+        "exit_code": g.exit_code,
+        "regressions": len(g.regressions),
+        "improvements": len(g.improvements),
+        "replayed": list(g.replayed),
+        "rerun": list(g.rerun),
+        "requests": g.requests,
+        "model_calls": g.model_calls,
+        "simulated": list(g.simulated),
+        "run_dir": str(outcome.run_dir),
+        "cells": [
+            {
+                "template": cell.template,
+                "model": cell.model,
+                "status": cell.status,
+                "note": cell.note,
+                "changes": [
+                    {
+                        "metric": c.metric,
+                        "baseline": c.baseline,
+                        "current": c.current,
+                        "baseline_n": c.baseline_n,
+                        "current_n": c.current_n,
+                        "p_value": c.p_value,
+                        "kind": c.kind.value,
+                        "reason": c.reason,
+                    }
+                    for c in cell.changes
+                ],
+            }
+            for cell in g.cells
+        ],
+    }
+    return json.dumps(data, indent=2)

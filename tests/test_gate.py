@@ -273,3 +273,16 @@ def test_golden_update_refuses_templates_with_lint_errors(
     assert code == 1
     assert "refusing to bless" in err and "pydantic_schemas has 1 lint error(s) (TPL009)" in err
     assert not (project / "golden" / "pydantic_schemas.json").exists()
+
+
+def test_check_json_and_quiet_output(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["golden", "update", "--offline", "--templates", "sqlalchemy_model"]) == 0
+    capsys.readouterr()
+    args = ["check", "--offline", "--templates", "sqlalchemy_model"]
+    assert main([*args, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["exit_code"] == 0 and data["replayed"] == ["sqlalchemy_model"]
+    assert data["simulated"] and all(c["status"] == "compared" for c in data["cells"])
+    assert main([*args, "-q"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("no regression")

@@ -393,6 +393,10 @@ def test_terminal_table(run: tuple[Run, dict[str, Path]]) -> None:
     ]
     matrix = next(line for line in lines if "service-layer" in line)
     assert matrix.split()[1:] == ["100.0", "66.7", "0.0"]
+    # Each model's most violated rules, with the interval.
+    assert "Top violations per model" in text
+    top = next(line for line in lines if line.split()[:2] == ["sloppy", "EXC002"])
+    assert "[" in top and "%" in top
 
 
 def test_html_marks_ruff_and_parse_errors(tmp_path: Path) -> None:

@@ -23,6 +23,10 @@ from harness.config import load_config
     type=click.Path(path_type=Path, file_okay=False),
     help="Reports directory for the check run.",
 )
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_context
 def command(
@@ -32,10 +36,12 @@ def command(
     offline: bool,
     comment_file: Path | None,
     out: Path | None,
+    fmt: str,
+    quiet: bool,
     config_path: Path | None,
 ) -> None:
     """Compare templates with golden/. Exit 0 pass, 1 regression, 2 usage, 3 no verdict."""
-    from harness.gate import render_markdown, render_text, run_check
+    from harness.gate import render_json, render_markdown, render_text, run_check
 
     config = load_config(config_path)
     outcome = run_check(
@@ -45,7 +51,12 @@ def command(
         offline=offline,
         out=out,
     )
-    click.echo(render_text(outcome), nl=False)
+    if fmt == "json":
+        click.echo(render_json(outcome))
+    elif quiet:
+        click.echo(render_text(outcome).splitlines()[-1])
+    else:
+        click.echo(render_text(outcome), nl=False)
     if comment_file is not None:
         comment_file.parent.mkdir(parents=True, exist_ok=True)
         comment_file.write_text(render_markdown(outcome), encoding="utf-8")

@@ -114,6 +114,8 @@ def _print_problems(outcome: EvalOutcome, resume_extra: Sequence[str] = ()) -> N
     help="table: rich tables; json: the run summary as JSON on stdout.",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the report path (and problems).")
+@click.option("-v", "--verbose", is_flag=True, help="Also print the top violations of each model.")
 @click.option(
     "--shard",
     metavar="I/N",
@@ -136,6 +138,8 @@ def command(
     no_ruff: bool,
     fmt: str,
     progress: bool | None,
+    quiet: bool,
+    verbose: bool,
     shard: str | None,
 ) -> None:
     """Run templates x cases x models x samples, check the code, score it and write reports.
@@ -216,7 +220,8 @@ def command(
 
         from harness.report.terminal import print_table
 
-        print_table(summary, Console(file=sys.stdout))
+        if not quiet:
+            print_table(summary, Console(file=sys.stdout), top=5 if verbose else 3)
         report = outcome.reports.get("html") or outcome.run_dir
         click.echo(f"Report: {_rel(report)}")
     if outcome.exit_code:

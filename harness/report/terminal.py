@@ -17,8 +17,9 @@ def _score_style(score: float | None) -> str:
     return "green" if score >= 80 else "yellow" if score >= 50 else "red"
 
 
-def print_table(summary: RunSummary, console: Console | None = None) -> None:
-    """Print the model ranking and a template x model matrix of mean scores."""
+def print_table(summary: RunSummary, console: Console | None = None, *, top: int = 3) -> None:
+    """Print the model ranking, a template x model matrix of mean scores, and each model's
+    `top` most violated rules with their 95% intervals."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -98,3 +99,35 @@ def print_table(summary: RunSummary, console: Console | None = None) -> None:
                 cells.append(f"[{_score_style(c.mean_score)}]{fmt_score(c.mean_score)}[/]")
         matrix.add_row(t, *cells)
     console.print(matrix)
+    _top_violations(summary, console, top)
+
+
+def _top_violations(summary: RunSummary, console: Console, top: int) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title="Top violations per model",
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+    )
+    for name in ("model", "rule", "violated", "95% CI", "/100L"):
+        table.add_column(name, justify="left" if name in ("model", "rule") else "right")
+    rows = 0
+    for m in summary.model_stats:
+        worst = sorted(
+            ((code, rc) for code, rc in m.rule_counts.items() if rc.violations),
+            key=lambda item: (-item[1].rate, item[0]),
+        )[:top]
+        for code, rc in worst:
+            table.add_row(
+                m.model,
+                code,
+                f"{fmt_pct(rc.rate)} ({rc.violations}/{rc.applicable})",
+                fmt_ci(rc.low, rc.high),
+                f"{rc.per_100_lines:.1f}" if m.lines else "\u2013",
+            )
+            rows += 1
+    if rows:
+        console.print(table)
