@@ -455,3 +455,68 @@ def test_html_marks_ruff_and_parse_errors(tmp_path: Path) -> None:
     assert "ruff rule F821" in data["rules"]["ruff:F821"]["docs"]
     assert data["rules"]["ruff"]["name"] == "ruff-errors"
     assert second["failed"] and second["units"][0]["parse_error"] == "bad syntax"
+
+
+def test_html_banner_for_failed_requests_and_no_empty_cost_chart(tmp_path: Path) -> None:
+    from harness.record import ResultsWriter, SampleResult
+    from harness.report.html import write_html
+    from harness.scoring import aggregate
+
+    r = build_run(tmp_path / "base")
+    base = {"template_hash": "h", "model_string": "x/m", "prompt": (), "case": "c"}
+    failed = [
+        SampleResult(
+            template="t",
+            model="down",
+            key=f"k{i}",
+            sample=i,
+            status="provider-error",
+            error="down (127.0.0.1:9): connection refused",
+            **base,
+        )
+        for i in range(2)
+    ]
+    path = tmp_path / "failed.jsonl"
+    with ResultsWriter(path) as w:
+        for s in failed:
+            w.write(s)
+    summary = aggregate(iter(failed))
+    html = write_html(tmp_path / "report.html", r.meta, summary, path).read_text()
+    assert 'id="failed-banner"' in html and "2 requests failed" in html
+    assert "no sample got a result for down" in html
+    assert 'id="scatter"' not in html  # no cost data: no empty chart
+
+
+def test_heatmap_is_sorted_by_violation_rate_with_intervals() -> None:
+    from harness.record import RuleScore, SampleResult
+    from harness.report.html import _heatmap
+    from harness.scoring import aggregate
+
+    def sample(i: int, failing: str) -> SampleResult:
+        breakdown = tuple(
+            RuleScore(
+                code=c, weight=1.0, source="house", outcome="fail" if c == failing else "pass"
+            )
+            for c in ("AAA001", "ZZZ001")
+        )
+        return SampleResult(
+            template="t",
+            template_hash="h",
+            case="c",
+            model="m",
+            model_string="x/m",
+            key=f"k{i}",
+            sample=i,
+            status="scored",
+            score=50.0,
+            passed=False,
+            applicable=("AAA001", "ZZZ001"),
+            breakdown=breakdown,
+            lines=10,
+        )
+
+    summary = aggregate([sample(0, "ZZZ001"), sample(1, "ZZZ001"), sample(2, "AAA001")])
+    rows = _heatmap(summary)
+    assert [code for code, _, _ in rows] == ["ZZZ001", "AAA001"]  # most violated first
+    assert rows[0][2][0].text.startswith("67% [")  # rate and its 95% interval
+    assert "per 100 lines" in rows[0][2][0].title

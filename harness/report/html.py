@@ -307,8 +307,24 @@ class HeatCell:
 
 
 def _heatmap(summary: RunSummary) -> list[tuple[str, str, list[HeatCell]]]:
+    """One row per rule that applied somewhere, most violated first."""
+
+    def rate(code: str) -> float:
+        v = sum(
+            m.rule_counts[code].violations for m in summary.model_stats if code in m.rule_counts
+        )
+        a = sum(
+            m.rule_counts[code].applicable for m in summary.model_stats if code in m.rule_counts
+        )
+        return v / a if a else 0.0
+
+    codes = [
+        c
+        for c in summary.rules_seen
+        if any(c in m.rule_counts and m.rule_counts[c].applicable for m in summary.model_stats)
+    ]
     rows = []
-    for code in summary.rules_seen:
+    for code in sorted(codes, key=lambda c: (-rate(c), c)):
         cells = []
         for alias in summary.ranking:
             m = summary.model(alias)
@@ -380,6 +396,9 @@ def _page(
             summary=summary,
             status_line=counts,
             simulated=[m for m in summary.ranking if summary.simulated.get(m)],
+            failed_requests=summary.status_counts.get("provider-error", 0)
+            + summary.status_counts.get("not-recorded", 0),
+            no_results=[m.model for m in summary.model_stats if m.n and not m.n_scored],
             heatmap=_heatmap(summary),
             histograms=histograms(summary),
             scatter=scatter(summary),
