@@ -139,6 +139,19 @@ def test_report_in_browser(tmp_path: Path) -> None:
             assert left.locator(".code-line.has-finding").count() == 0
             assert right.locator(f'.code-line[data-line="{BAD_LINE}"].has-finding').count() == 1
 
+            # From sample #1, the compare button opens sample #1 of the other model too,
+            # and the sample selector picks another index for both panes.
+            page.locator(
+                '#samples tr[data-template="service-layer"][data-model="careful"]'
+                '[data-case="edge"][data-sample="1"]'
+            ).click()
+            page.click("#to-compare")
+            assert page.input_value("#cmp-sample") == "1"
+            assert "sample #1" in page.locator("#cmp-left").inner_text()
+            assert "sample #1" in page.locator("#cmp-right").inner_text()
+            page.select_option("#cmp-sample", "0")
+            assert "sample #0" in page.locator("#cmp-right").inner_text()
+
             page.locator("#drilldown").scroll_into_view_if_needed()
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)

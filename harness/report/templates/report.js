@@ -217,7 +217,7 @@
     var close = el("button", { type: "button", class: "close", text: "Close" });
     close.addEventListener("click", function () { drill.hidden = true; });
     var cmp = el("button", { type: "button", id: "to-compare", text: "Compare with another model" });
-    cmp.addEventListener("click", function () { setCompare(s.template, s.case, s.model, null); byId("compare").scrollIntoView(); });
+    cmp.addEventListener("click", function () { setCompare(s.template, s.case, s.model, null, s.sample); byId("compare").scrollIntoView(); });
     drill.appendChild(close);
     drill.appendChild(el("h3", { text: s.template + " · " + s.model + " · " + s.case + " #" + s.sample }));
     drill.appendChild(el("div", { class: "muted", text: sampleHeader(s) }, " ", cmp));
@@ -243,6 +243,7 @@
 
   // ------------------------------------------------------------------ side by side
   var cTemplate = byId("cmp-template"), cCase = byId("cmp-case"), cA = byId("cmp-a"), cB = byId("cmp-b");
+  var cSample = byId("cmp-sample");
 
   function fill(select, values, keep) {
     var old = keep !== undefined && keep !== null ? keep : select.value;
@@ -257,10 +258,19 @@
     return Object.keys(seen).sort();
   }
 
-  function firstSample(t, c, m) {
+  function samplesOf(t, c) {
+    var seen = {};
+    SAMPLES.forEach(function (s) { if (s.template === t && s.case === c) seen[s.sample] = true; });
+    return Object.keys(seen).map(Number).sort(function (a, b) { return a - b; }).map(String);
+  }
+
+  // The sample of this index for the model; the nearest lower index when it is missing.
+  function sampleAt(t, c, m, index) {
     var best = null;
     SAMPLES.forEach(function (s) {
-      if (s.template === t && s.case === c && s.model === m && (best === null || s.sample < best.sample)) best = s;
+      if (s.template !== t || s.case !== c || s.model !== m) return;
+      if (s.sample === index) { best = s; return; }
+      if (best === null || (best.sample !== index && Math.abs(s.sample - index) < Math.abs(best.sample - index))) best = s;
     });
     return best;
   }
@@ -268,7 +278,7 @@
   function renderPane(pane, t, c, m) {
     clear(pane);
     pane.dataset.model = m || "";
-    var s = m ? firstSample(t, c, m) : null;
+    var s = m ? sampleAt(t, c, m, Number(cSample.value || 0)) : null;
     pane.appendChild(el("h3", { text: m || "(no model)" }));
     if (!s) { pane.appendChild(el("p", { class: "empty-note", text: "No embedded sample for this model and case." })); return; }
     pane.dataset.id = s.id;
@@ -282,9 +292,10 @@
     renderPane(byId("cmp-right"), cTemplate.value, cCase.value, cB.value);
   }
 
-  function setCompare(t, c, a, b) {
+  function setCompare(t, c, a, b, index) {
     fill(cTemplate, DATA.templates, t);
     fill(cCase, casesOf(cTemplate.value), c);
+    fill(cSample, samplesOf(cTemplate.value, cCase.value), index === undefined || index === null ? null : String(index));
     fill(cA, DATA.models, a);
     var other = b;
     if (!other) other = DATA.models.filter(function (m) { return m !== cA.value; })[0] || cA.value;
@@ -292,8 +303,13 @@
     renderCompare();
   }
 
-  cTemplate.addEventListener("change", function () { fill(cCase, casesOf(cTemplate.value)); renderCompare(); });
-  [cCase, cA, cB].forEach(function (c) { c.addEventListener("change", renderCompare); });
+  cTemplate.addEventListener("change", function () {
+    fill(cCase, casesOf(cTemplate.value));
+    fill(cSample, samplesOf(cTemplate.value, cCase.value));
+    renderCompare();
+  });
+  cCase.addEventListener("change", function () { fill(cSample, samplesOf(cTemplate.value, cCase.value)); renderCompare(); });
+  [cSample, cA, cB].forEach(function (c) { c.addEventListener("change", renderCompare); });
   if (DATA.templates.length && DATA.models.length) {
     var t0 = DATA.templates[0];
     setCompare(t0, casesOf(t0)[0], DATA.models[0], DATA.models[1] || DATA.models[0]);
