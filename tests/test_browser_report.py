@@ -93,6 +93,30 @@ def test_report_in_browser(tmp_path: Path) -> None:
             assert page.locator("#samples tbody tr:not([hidden])").count() == 5
             page.select_option("#f-rule", "")
 
+            # Matrix cells are coloured by pass / fail, with a legend.
+            assert page.locator("#matrix-legend").is_visible()
+            cell = page.locator('#matrix td.mcell[data-template="service-layer"]')
+            classes = cell.evaluate_all("cs => cs.map(c => c.className)")
+            assert {c.split()[-1] for c in classes} <= {"pass", "fail", "none"}
+            sloppy = page.locator(
+                '#matrix td.mcell[data-template="service-layer"][data-model="sloppy"]'
+            )
+            assert "fail" in (sloppy.get_attribute("class") or "")  # mean 0: every sample fails
+            # The heat map, all templates and each on its own, filters the samples on click.
+            assert page.locator("table.heat.by-template").count() == len(TEMPLATES)
+            page.select_option("#f-model", "sloppy")
+            page.select_option("#f-rule", "EXC002")
+            expected = page.locator("#samples tbody tr:not([hidden])").count()
+            page.click("#f-reset")
+            page.click('#heatmap td.hcell[data-code="EXC002"][data-model="sloppy"]')
+            assert page.input_value("#f-rule") == "EXC002"
+            assert page.input_value("#f-model") == "sloppy"
+            assert page.locator("#samples tbody tr:not([hidden])").count() == expected > 0
+            page.click(
+                'table.by-template[data-template="service-layer"] td.hcell[data-model="sloppy"]'
+            )
+            assert page.input_value("#f-template") == "service-layer"
+            page.click("#f-reset")
             # Clicking a matrix cell filters to that template x model.
             page.click('#matrix td.mcell[data-template="service-layer"][data-model="chatty"]')
             cell_rows = page.locator("#samples tbody tr:not([hidden])")

@@ -59,6 +59,15 @@ def score_color(score: float | None) -> str:
     return f"hsl({hue:.0f}, 70%, 82%)"
 
 
+def verdict(cell: Any) -> str:
+    """The matrix cell's class: `pass` when most of its scored samples pass (against the
+    template's min_score and blocking rules), `fail` otherwise, `none` with none scored."""
+    rate = getattr(cell, "pass_rate", None)
+    if rate is None:
+        return "none"
+    return "pass" if rate >= 0.5 else "fail"
+
+
 def rate_color(rate: float | None) -> str:
     """Background for a violation rate 0..1: green (never) -> red (always)."""
     return score_color(None if rate is None else 100 * (1 - rate))
@@ -306,42 +315,63 @@ class HeatCell:
     color: str
 
 
-def _heatmap(summary: RunSummary) -> list[tuple[str, str, list[HeatCell]]]:
-    """One row per rule that applied somewhere, most violated first."""
+def _heat_rows(
+    codes: Sequence[str], models: Sequence[str], counts: Any, lines: Any
+) -> list[tuple[str, str, list[HeatCell]]]:
+    """Rows of a heat map: the rules that applied somewhere, most violated first.
+    `counts(model)` is a model's rule counts, `lines(model)` its lines of code."""
 
     def rate(code: str) -> float:
-        v = sum(
-            m.rule_counts[code].violations for m in summary.model_stats if code in m.rule_counts
-        )
-        a = sum(
-            m.rule_counts[code].applicable for m in summary.model_stats if code in m.rule_counts
-        )
-        return v / a if a else 0.0
+        pairs = [counts(m)[code] for m in models if code in counts(m)]
+        a = sum(rc.applicable for rc in pairs)
+        return sum(rc.violations for rc in pairs) / a if a else 0.0
 
-    codes = [
-        c
-        for c in summary.rules_seen
-        if any(c in m.rule_counts and m.rule_counts[c].applicable for m in summary.model_stats)
-    ]
+    applied = [c for c in codes if any(c in counts(m) and counts(m)[c].applicable for m in models)]
     rows = []
-    for code in sorted(codes, key=lambda c: (-rate(c), c)):
+    for code in sorted(applied, key=lambda c: (-rate(c), c)):
         cells = []
-        for alias in summary.ranking:
-            m = summary.model(alias)
-            rc = m.rule_counts.get(code) if m else None
+        for m in models:
+            rc = counts(m).get(code)
             if rc is None:
                 cells.append(HeatCell("\u2013", "not applicable", rate_color(None)))
-            else:
-                density = f"; {rc.per_100_lines:.2f} findings per 100 lines" if m.lines else ""
-                cells.append(
-                    HeatCell(
-                        f"{fmt_pct(rc.rate)} {fmt_ci(rc.low, rc.high)}",
-                        f"violated in {rc.violations} of {rc.applicable} samples{density}",
-                        rate_color(rc.rate),
-                    )
+                continue
+            density = f"; {rc.per_100_lines:.2f} findings per 100 lines" if lines(m) else ""
+            cells.append(
+                HeatCell(
+                    f"{fmt_pct(rc.rate)} {fmt_ci(rc.low, rc.high)}",
+                    f"violated in {rc.violations} of {rc.applicable} samples{density}",
+                    rate_color(rc.rate),
                 )
+            )
         rows.append((code, rule_name(code), cells))
     return rows
+
+
+def _heatmap(summary: RunSummary) -> list[tuple[str, str, list[HeatCell]]]:
+    """Every template together: one row per rule that applied, most violated first."""
+    stats = {m.model: m for m in summary.model_stats}
+    return _heat_rows(
+        summary.rules_seen,
+        summary.ranking,
+        lambda m: stats[m].rule_counts if m in stats else {},
+        lambda m: stats[m].lines if m in stats else 0,
+    )
+
+
+def _heatmaps_by_template(summary: RunSummary) -> list[tuple[str, list]]:
+    """The same heat map for each template on its own."""
+    out = []
+    for t in summary.templates:
+        cells = {c.model: c for c in summary.cells if c.template == t}
+        rows = _heat_rows(
+            summary.rules_seen,
+            summary.ranking,
+            lambda m, cells=cells: cells[m].rule_counts if m in cells else {},  # type: ignore[misc]
+            lambda m, cells=cells: cells[m].lines if m in cells else 0,  # type: ignore[misc]
+        )
+        if rows:
+            out.append((t, rows))
+    return out
 
 
 @cache
@@ -361,7 +391,12 @@ def _environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters.update(
-        score=fmt_score, pct=fmt_pct, cost=fmt_cost, ms=fmt_ms, score_color=score_color
+        score=fmt_score,
+        pct=fmt_pct,
+        cost=fmt_cost,
+        ms=fmt_ms,
+        score_color=score_color,
+        verdict=verdict,
     )
     env.globals["fmt_ci"] = fmt_ci
     return env
@@ -400,6 +435,7 @@ def _page(
             + summary.status_counts.get("not-recorded", 0),
             no_results=[m.model for m in summary.model_stats if m.n and not m.n_scored],
             heatmap=_heatmap(summary),
+            heatmaps=_heatmaps_by_template(summary),
             histograms=histograms(summary),
             scatter=scatter(summary),
             embedded=embedded,

@@ -92,6 +92,15 @@
   byId("f-reset").addEventListener("click", function () {
     fModel.value = ""; fTemplate.value = ""; fRule.value = ""; fFailing.checked = false; applyFilters();
   });
+  document.querySelectorAll("td.hcell").forEach(function (td) {
+    var pick = function () {
+      fModel.value = td.dataset.model; fTemplate.value = td.dataset.template || ""; fRule.value = td.dataset.code;
+      applyFilters();
+      byId("samples-section").scrollIntoView({ block: "start" });
+    };
+    td.addEventListener("click", pick);
+    td.addEventListener("keydown", function (e) { if (e.key === "Enter") pick(); });
+  });
   document.querySelectorAll("#matrix td.mcell").forEach(function (td) {
     var pick = function () {
       fModel.value = td.dataset.model; fTemplate.value = td.dataset.template; applyFilters();
