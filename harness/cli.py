@@ -1,8 +1,9 @@
 """The `harness` command line. Commands live in `harness/commands/` and load on demand,
 so `harness lint` never pays for litellm or the report writers.
 
-Exit codes (all commands): 0 ok, 1 findings / regression, 2 usage or config error,
-3 provider errors prevented a result, 130 interrupted.
+Exit codes (all commands): 0 ok, 1 findings / regression (or a refused golden update),
+2 usage or config error (a template that cannot be loaded, nothing to check), 3 provider
+errors prevented a result, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -63,7 +64,11 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harness")
 def cli() -> None:
-    """prompt-harness: lint, run, check and gate prompt templates that generate backend code."""
+    """prompt-harness: lint, run, check and gate prompt templates that generate backend code.
+
+    Exit codes: 0 ok, 1 findings or a regression, 2 usage or config error, 3 provider errors
+    prevented a result, 130 interrupted.
+    """
 
 
 def main(argv: list[str] | None = None) -> int:
