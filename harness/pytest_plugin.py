@@ -109,27 +109,65 @@ class HarnessItem(pytest.Item):
         return self.path, 0, f"harness: {self.template} x {self.model}"
 
 
-class HarnessCollector(pytest.Collector):
+_CONFIG = pytest.StashKey[Any]()
+
+
+def _hconf(config: pytest.Config) -> Any:
+    from harness.config import load_config
+
+    if _CONFIG not in config.stash:
+        opt = config.getoption("--harness-config")
+        config.stash[_CONFIG] = load_config(Path(opt) if opt else None, start=config.rootpath)
+    return config.stash[_CONFIG]
+
+
+def _items(parent: pytest.Collector, specs: Any) -> Iterator[HarnessItem]:
+    from harness.golden import read_baselines
+
+    hconf = _hconf(parent.config)
+    baselines = read_baselines(hconf.path(hconf.golden_dir))
+    for spec in specs:
+        models = set(baselines[spec.id].models) if spec.id in baselines else set()
+        models |= {m.alias for m in hconf.models}
+        for model in sorted(models):
+            yield HarnessItem.from_parent(
+                parent,
+                name=f"{spec.id}[{model}]",
+                template=spec.id,
+                model=model,
+                path=Path(spec.path),
+            )
+
+
+class HarnessFile(pytest.File):
+    """A template file named on the command line (or under the paths pytest walks): its
+    items have ids such as `prompt_templates/service_layer.yaml::service_layer[careful]`."""
+
     def collect(self) -> Iterator[HarnessItem]:
-        from harness.config import load_config
-        from harness.golden import read_baselines
         from harness.plan import Selection, select_templates
 
-        opt = self.config.getoption("--harness-config")
-        hconf = load_config(Path(opt) if opt else None, start=self.config.rootpath)
-        baselines = read_baselines(hconf.path(hconf.golden_dir))
-        specs = select_templates(hconf, Selection())
-        for spec in specs:
-            models = set(baselines[spec.id].models) if spec.id in baselines else set()
-            models |= {m.alias for m in hconf.models}
-            for model in sorted(models):
-                yield HarnessItem.from_parent(
-                    self,
-                    name=f"{spec.id}[{model}]",
-                    template=spec.id,
-                    model=model,
-                    path=Path(spec.path),
-                )
+        specs = select_templates(_hconf(self.config), Selection())
+        mine = [s for s in specs if Path(s.path).resolve() == self.path.resolve()]
+        yield from _items(self, mine)
+
+
+class HarnessCollector(pytest.Collector):
+    """Every template, for a run whose paths do not reach the templates directory."""
+
+    def collect(self) -> Iterator[HarnessItem]:
+        from harness.plan import Selection, select_templates
+
+        yield from _items(self, select_templates(_hconf(self.config), Selection()))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> HarnessFile | None:
+    if not _enabled(parent.config) or file_path.suffix not in (".yaml", ".yml", ".prompty"):
+        return None
+    hconf = _hconf(parent.config)
+    templates = hconf.path(hconf.templates_dir).resolve()
+    if templates not in file_path.resolve().parents:
+        return None
+    return HarnessFile.from_parent(parent, path=file_path)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -140,16 +178,20 @@ def pytest_collection_modifyitems(
     `--harness-only`, the project's other items are deselected."""
     if not _enabled(config):
         return
-    collector = HarnessCollector.from_parent(session, name="harness", path=config.rootpath)
-    ours = list(collector.collect())
-    # Reported as collected, so "collected N items" and -k counts include them.
-    config.hook.pytest_collectreport(
-        report=pytest.CollectReport(collector.nodeid, "passed", None, ours)
-    )
-    session.testscollected += len(ours)
-    if config.getoption("--harness-only"):
-        if items:
-            config.hook.pytest_deselected(items=list(items))
-        items[:] = ours
+    collected = [i for i in items if isinstance(i, HarnessItem)]
+    if collected:  # template files were collected (named on the command line, or walked)
+        ours: list[pytest.Item] = list(collected)
     else:
+        collector = HarnessCollector.from_parent(session, name="harness", path=config.rootpath)
+        ours = list(collector.collect())
+        # Reported as collected, so "collected N items" and -k counts include them.
+        config.hook.pytest_collectreport(
+            report=pytest.CollectReport(collector.nodeid, "passed", None, ours)
+        )
+        session.testscollected += len(ours)
         items.extend(ours)
+    if config.getoption("--harness-only"):
+        others = [i for i in items if not isinstance(i, HarnessItem)]
+        if others:
+            config.hook.pytest_deselected(items=others)
+        items[:] = ours

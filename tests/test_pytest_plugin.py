@@ -82,3 +82,15 @@ def test_harness_only_runs_just_the_harness_items_and_k_counts_are_right(
     text = result.stdout.str()
     assert "2/7 tests collected (5 deselected)" in text, text
     assert "-" not in text.split("tests collected")[0].split()[-1]  # no negative counts
+
+
+def test_an_item_id_on_the_command_line_runs_that_item(
+    pytester: pytest.Pytester, gated_project: Path
+) -> None:
+    item = "prompt_templates/service_layer.yaml::service_layer[careful]"
+    result = pytester.runpytest(
+        "--harness-only", "--harness-offline", "-p", "no:cacheprovider", "-v", item
+    )
+    result.assert_outcomes(passed=1)
+    line = "*prompt_templates/service_layer.yaml::service_layer[[]careful[]]*PASSED*"
+    result.stdout.fnmatch_lines([line])
