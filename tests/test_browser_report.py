@@ -185,3 +185,59 @@ def test_report_in_browser(tmp_path: Path) -> None:
 
     assert console_errors == []
     assert requests == [url]
+
+
+@pytest.mark.browser
+def test_failed_requests_banner_no_empty_cost_chart_and_wrapped_lines(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from harness.record import ResultsWriter, SampleResult, UnitRecord
+    from harness.report.html import write_html
+    from harness.scoring import aggregate
+
+    run = build_run(tmp_path / "run")
+    base = {"template_hash": "h", "model_string": "x/m", "prompt": (), "case": "c"}
+    long_line = "x = " + "1 + " * 400 + "1\n"
+    samples = [
+        SampleResult(
+            template="t",
+            model="down",
+            key="k0",
+            sample=0,
+            status="provider-error",
+            error="down (127.0.0.1:9): connection refused",
+            **base,
+        ),
+        SampleResult(
+            template="t",
+            model="up",
+            key="k1",
+            sample=0,
+            status="scored",
+            score=100.0,
+            passed=True,
+            units=(UnitRecord(path="a.py", source=long_line),),
+            **base,
+        ),
+    ]
+    path = tmp_path / "results.jsonl"
+    with ResultsWriter(path) as w:
+        for sample in samples:
+            w.write(sample)
+    html = write_html(tmp_path / "report.html", run.meta, aggregate(iter(samples)), path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 800})
+            page.goto(html.resolve().as_uri())
+            banner = page.locator("#failed-banner")
+            assert banner.is_visible() and "1 request failed" in banner.inner_text()
+            assert page.locator("#scatter").count() == 0  # no costs: no empty chart
+            page.locator('#samples tr[data-model="up"]').click()
+            src = page.locator("#drilldown .code-line .src").first
+            assert src.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
+            box = src.bounding_box()
+            assert box is not None and box["width"] <= 1000  # wrapped, not cut off
+            page.screenshot(path=str(SCREENSHOT.with_name("report-failed-screenshot.png")))
+        finally:
+            browser.close()

@@ -48,3 +48,19 @@ def test_store_refuses_a_store_that_does_not_exist(
     export.write_text("")
     assert main(["store", "--store", str(typo), "import", str(export)]) == 0  # writing creates
     assert typo.exists()
+
+
+def test_quiet_and_verbose_output(capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(__file__).resolve().parent.parent
+    project = str(root / "tests" / "fixtures" / "project")
+    assert main(["check-code", "-q", "--no-ruff", project]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith("Found ")
+    assert main(["check-code", "-v", "--no-ruff", project]) == 1
+    assert any(line.endswith("app/deps.py: ok") for line in capsys.readouterr().out.splitlines())
+    conversational = str(root / "prompt_templates" / "conversational.yaml")
+    assert main(["lint", "-v", conversational]) == 1
+    captured = capsys.readouterr()
+    assert "[missing-output-format-instruction]" in captured.out and "checked" in captured.err
+    assert main(["lint", "-q", conversational]) == 1
+    assert "checked" not in capsys.readouterr().err

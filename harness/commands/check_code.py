@@ -295,9 +295,15 @@ def _check_isolated(
         worker.close()
 
 
-def format_text(results: Sequence[FileResult]) -> str:
+def format_text(results: Sequence[FileResult], verbosity: int = 0) -> str:
+    """Findings and problems, one per line, then the summary. `verbosity` -1: the summary
+    only; 1: also a line for each file that is clean."""
+    if verbosity < 0:
+        return summary_line(results) + "\n"
     lines: list[str] = []
     for res in results:
+        if verbosity > 0 and res.problem is None and not res.findings:
+            lines.append(f"{res.path}: ok")
         if res.problem is not None:
             p = res.problem
             lines.append(f"{res.path}:{p.line}:{p.col}: {p.kind}: {p.message}")
@@ -393,6 +399,8 @@ def _validate_selectors(raw: Sequence[str]) -> None:
     type=click.Choice([r.value for r in Role]),
     help="Treat every file as this role instead of inferring it from its path.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="Text: print only the summary line.")
+@click.option("-v", "--verbose", is_flag=True, help="Text: also list the clean files.")
 @click.option(
     "--reply",
     is_flag=True,
@@ -409,6 +417,8 @@ def command(
     ignore: tuple[str, ...],
     no_ruff: bool,
     role: str | None,
+    quiet: bool,
+    verbose: bool,
     reply: bool,
     config_path: Path | None,
 ) -> None:
@@ -438,7 +448,10 @@ def command(
     results = check_files(
         inputs, selection, role=Role(role) if role else None, settings=config.rules
     )
-    text = {"text": format_text, "json": format_json, "sarif": format_sarif}[fmt](results)
+    if fmt == "text":
+        text = format_text(results, -1 if quiet else 1 if verbose else 0)
+    else:
+        text = {"json": format_json, "sarif": format_sarif}[fmt](results)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")

@@ -81,6 +81,7 @@ def _print(
     findings: Sequence[Finding],
     errors: Sequence[TemplateError],
     checked: int,
+    verbosity: int = 0,
 ) -> None:
     if fmt == "json":
         data = {
@@ -108,8 +109,9 @@ def _print(
             level = _GITHUB_LEVEL[f.severity]
             click.echo(f"::{level} {props},title={f.code}::{_github_escape(f.message)}")
         else:
-            click.echo(f"{_rel(f.path)}:{f.line}:{f.col}: {f.code} {f.severity}: {f.message}")
-    if fmt == "text":
+            name = f" [{f.name}]" if verbosity > 0 else ""
+            click.echo(f"{_rel(f.path)}:{f.line}:{f.col}: {f.code} {f.severity}: {f.message}{name}")
+    if fmt == "text" and verbosity >= 0:
         problems = len(findings) + len(errors)
         summary = f"{checked} template(s) checked, {problems} problem(s)"
         if errors:
@@ -133,6 +135,8 @@ def _print(
     default=None,
     help="Lowest severity that fails the run (default: config lint.fail_level).",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+@click.option("-v", "--verbose", is_flag=True, help="Name each finding's rule.")
 @click.option("--select", multiple=True, help="Only these codes / prefixes / names (comma list).")
 @click.option("--ignore", multiple=True, help="Skip these codes / prefixes / names (comma list).")
 @click.option(
@@ -148,6 +152,8 @@ def command(
     paths: tuple[Path, ...],
     fmt: str,
     fail_level: str | None,
+    quiet: bool,
+    verbose: bool,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     config_path: Path | None,
@@ -188,7 +194,7 @@ def command(
     if checked == 0:
         click.echo("no templates found (*.yaml, *.yml, *.prompty)", err=True)
 
-    _print(fmt, findings, result.errors, checked)
+    _print(fmt, findings, result.errors, checked, -1 if quiet else 1 if verbose else 0)
     level = Severity(fail_level or config.lint.fail_level)
     failing = [f for f in findings if f.severity.rank >= level.rank]
     ctx.exit(2 if result.errors else 1 if failing else 0)

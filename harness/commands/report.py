@@ -36,7 +36,8 @@ def _rel(path: Path) -> str:
     show_default=True,
     help="What to print after writing: the tables, the summary JSON, or nothing.",
 )
-def command(run_dir: Path | None, formats: tuple[str, ...], show: str) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def command(run_dir: Path | None, formats: tuple[str, ...], show: str, quiet: bool) -> None:
     """Re-aggregate RUN_DIR/results.jsonl and rewrite its reports from run.json. RUN_DIR is a
     run directory or id; default: the latest run."""
     from harness.report import build_reports
@@ -49,6 +50,8 @@ def command(run_dir: Path | None, formats: tuple[str, ...], show: str) -> None:
         run_dir = resolve_run(config.path(config.reports_dir), run_dir)
     wanted = None if not formats or "all" in formats else tuple(dict.fromkeys(formats))
     summary, written = build_reports(run_dir, formats=wanted)
+    if quiet:
+        return
     if show == "json":
         click.echo(summary.to_json())
     elif show == "table":
