@@ -103,7 +103,21 @@ def test_report_in_browser(tmp_path: Path) -> None:
             )
             assert "fail" in (sloppy.get_attribute("class") or "")  # mean 0: every sample fails
             # The heat map, all templates and each on its own, filters the samples on click.
+            # It lists only rules that applied, most violated first, with intervals.
             assert page.locator("table.heat.by-template").count() == len(TEMPLATES)
+            for table in page.locator("table.heat").all():
+                for tr in table.locator("tbody tr").all():
+                    texts = tr.locator("td").all_inner_texts()
+                    assert any(t != "\u2013" for t in texts)  # applied somewhere
+                    assert all(t == "\u2013" or "[" in t for t in texts)  # rate [CI]
+                # Each row's rate over its models, from the cells' "violated in V of A" titles.
+                rates = table.locator("tbody tr").evaluate_all(
+                    "rs => rs.map(r => { let v = 0, a = 0;"
+                    " r.querySelectorAll('td').forEach(td => {"
+                    " const m = /violated in (\\d+) of (\\d+)/.exec(td.title || '');"
+                    " if (m) { v += +m[1]; a += +m[2]; } }); return a ? v / a : 0; })"
+                )
+                assert rates == sorted(rates, reverse=True)
             page.select_option("#f-model", "sloppy")
             page.select_option("#f-rule", "EXC002")
             expected = page.locator("#samples tbody tr:not([hidden])").count()

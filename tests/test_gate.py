@@ -286,3 +286,5 @@ def test_check_json_and_quiet_output(project: Path, capsys: pytest.CaptureFixtur
     assert main([*args, "-q"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("no regression")
+    assert main([*args, "-v"]) == 0
+    assert "sqlalchemy_model/careful: unchanged" in capsys.readouterr().out

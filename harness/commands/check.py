@@ -27,6 +27,7 @@ from harness.config import load_config
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list the cells that did not move.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_context
 def command(
@@ -38,6 +39,7 @@ def command(
     out: Path | None,
     fmt: str,
     quiet: bool,
+    verbose: bool,
     config_path: Path | None,
 ) -> None:
     """Compare templates with golden/. Exit 0 pass, 1 regression, 2 usage, 3 no verdict."""
@@ -56,6 +58,10 @@ def command(
     elif quiet:
         click.echo(render_text(outcome).splitlines()[-1])
     else:
+        if verbose:
+            for cell in outcome.gate.cells:
+                if cell.status == "compared" and not cell.changes:
+                    click.echo(f"{cell.template}/{cell.model}: unchanged")
         click.echo(render_text(outcome), nl=False)
     if comment_file is not None:
         comment_file.parent.mkdir(parents=True, exist_ok=True)
