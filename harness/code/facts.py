@@ -258,28 +258,9 @@ def _flask_attribute(attr: str) -> str:
 
 
 def iter_statements(body: cst.BaseSuite | cst.Module) -> Iterator[cst.CSTNode]:
-    """Every statement, recursively through compound statement bodies (not expressions)."""
-    stack: list[cst.CSTNode] = [body]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Module | cst.IndentedBlock):
-            stack.extend(reversed(node.body))
-        elif isinstance(node, cst.SimpleStatementSuite | cst.SimpleStatementLine):
-            yield from node.body
-        elif isinstance(node, cst.Match):
-            yield node
-            stack.extend(case.body for case in reversed(node.cases))
-        elif isinstance(node, cst.BaseCompoundStatement):
-            yield node
-            stack.append(node.body)
-            for attr in ("orelse", "finalbody"):
-                extra = getattr(node, attr, None)
-                if isinstance(extra, cst.Else | cst.Finally):
-                    stack.append(extra.body)
-                elif isinstance(extra, cst.If):
-                    stack.append(extra)
-            for handler in getattr(node, "handlers", ()):
-                stack.append(handler.body)
+    """Every statement, recursively through compound statement bodies and nested defs (not
+    expressions)."""
+    return scope_statements(body, into_defs=True)
 
 
 def _response_model_names(call: cst.Call) -> Iterator[str]:

@@ -185,8 +185,9 @@ def _add(scope: Scope, name: str, binding: Binding) -> None:
     scope[name] = (*scope.get(name, ()), binding)
 
 
-def scope_statements(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Statements of a scope's body: into compound statements, not into nested defs."""
+def scope_statements(body: cst.CSTNode, *, into_defs: bool = False) -> Iterator[cst.CSTNode]:
+    """Statements of a body, through compound statements and their `except` clauses (which
+    are yielded too); into the bodies of nested defs and classes only with `into_defs`."""
     stack: list[cst.CSTNode] = [body]
     while stack:
         node = stack.pop()
@@ -194,7 +195,7 @@ def scope_statements(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
             stack.extend(reversed(node.body))
         elif isinstance(node, cst.SimpleStatementLine | cst.SimpleStatementSuite):
             yield from node.body
-        elif isinstance(node, cst.FunctionDef | cst.ClassDef):
+        elif isinstance(node, cst.FunctionDef | cst.ClassDef) and not into_defs:
             yield node
         elif isinstance(node, cst.Match):
             yield node
