@@ -185,7 +185,8 @@ def parse_prompty(text: str, path: str = "<memory>") -> TemplateSpec:
     except TemplateError as exc:
         exc.path = path
         raise
-    if _roles_after_rendering(body):
+    split_roles = _roles_after_rendering(body)
+    if split_roles:
         texts = {"template": "\n".join(body).strip("\n") + "\n"}
         skip = next((i for i, s in enumerate(body) if s.strip()), 0)
         text_lines: Lines = {"template": (body_line + skip, 1)}
@@ -203,7 +204,7 @@ def parse_prompty(text: str, path: str = "<memory>") -> TemplateSpec:
         "variables": variables,
         "template": texts["template"],
     }
-    if _roles_after_rendering(body):
+    if split_roles:
         data["split_roles"] = True
     for key, target in (("name", "id"), ("description", "description"), ("inputs", "variables")):
         if key in src:
