@@ -9,8 +9,11 @@ trial draws every case's baseline violation rate so that the rates spread around
   - no change, but the current run lost samples of its easiest third of cases (say,
     provider errors), so the two runs mix the cases differently.
 Both tests run through `harness.regress` on the same simulated runs, with the margin and
-alpha of the default gate config (one comparison: the Holm correction is the identity).
-Prints, side by side, each test's false-alarm rate (no change) and power (a real drop).
+alpha of the default gate config (the pass rate and the rule move together: two comparisons
+under the Holm correction). Prints, side by side, each test's false-alarm rate (no change)
+and power (a real drop). A last row gives the stratified test's power at the old test's
+false-alarm rate: its alpha is lowered, by bisection over the no-change trials, until it
+raises no more false alarms than the old test did.
 
     python benchmarks/bench_gate.py [--trials 1000] [--cases 10] [--samples 3] [--seed 1]
 """
@@ -66,6 +69,26 @@ def regressed(base: CellBaseline, cur: CellBaseline, gate: GateConfig) -> bool:
     return any(c.kind is Kind.REGRESSION and c.metric == RULE for c in verdict.changes)
 
 
+def alarm_rate(pairs: Sequence[tuple[CellBaseline, CellBaseline]], gate: GateConfig) -> float:
+    return sum(regressed(base, cur, gate) for base, cur in pairs) / len(pairs)
+
+
+def matched_alpha(
+    pairs: Sequence[tuple[CellBaseline, CellBaseline]], target: float, gate: GateConfig
+) -> float:
+    """The largest alpha (to 1e-5) whose false-alarm rate over `pairs` is at most `target`."""
+    low, high = 0.0, gate.alpha
+    if alarm_rate(pairs, gate) <= target:
+        return high
+    while high - low > 1e-5:
+        mid = (low + high) / 2
+        if alarm_rate(pairs, gate.model_copy(update={"alpha": mid})) <= target:
+            low = mid
+        else:
+            high = mid
+    return low
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=1000)
@@ -81,6 +104,7 @@ def main() -> None:
     alarms = dict.fromkeys(tests, 0)
     hits = dict.fromkeys(tests, 0)
     skewed = dict.fromkeys(tests, 0)
+    kept: dict[str, list[tuple[CellBaseline, CellBaseline]]] = {"null": [], "drop": [], "mix": []}
     full = [args.samples] * args.cases
     for _ in range(args.trials):
         rates = case_rates(rng, args.cases, args.base_rate)
@@ -91,10 +115,10 @@ def main() -> None:
         # the mix of cases differs between the runs.
         easiest = sorted(range(args.cases), key=lambda k: rates[k])[: args.cases // 3]
         lost = [1 if k in easiest else args.samples for k in range(args.cases)]
-        for current, cur_n, tally in (
-            (rates, full, alarms),
-            (worse, full, hits),
-            (rates, lost, skewed),
+        for scenario, current, cur_n, tally in (
+            ("null", rates, full, alarms),
+            ("drop", worse, full, hits),
+            ("mix", rates, lost, skewed),
         ):
             seed = rng.random()
             for name in tests:
@@ -103,6 +127,8 @@ def main() -> None:
                 base = run(sim, rates, full, paired=name == "stratified")
                 cur = run(sim, current, cur_n, paired=name == "stratified")
                 tally[name] += regressed(base, cur, gate)
+                if name == "stratified" and scenario in kept:
+                    kept[scenario].append((base, cur))
     print(
         f"{args.trials} trials per scenario: {args.cases} cases x {args.samples} samples, "
         f"one rule at mean baseline rate {args.base_rate:.0%} (case difficulty varies), "
@@ -117,6 +143,13 @@ def main() -> None:
             f"{label:26} {alarms[name] / args.trials:>25.1%} {hits[name] / args.trials:>18.1%}"
             f" {skewed[name] / args.trials:>32.1%}"
         )
+    alpha = matched_alpha(kept["null"], alarms["unpaired"] / args.trials, gate)
+    matched = gate.model_copy(update={"alpha": alpha})
+    label = f"stratified, alpha {alpha:.4f}"
+    print(
+        f"{label:26} {alarm_rate(kept['null'], matched):>25.1%}"
+        f" {alarm_rate(kept['drop'], matched):>18.1%} {alarm_rate(kept['mix'], matched):>32.1%}"
+    )
 
 
 if __name__ == "__main__":

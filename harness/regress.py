@@ -4,10 +4,11 @@ DeepDiff finds which numbers moved; a one-sided test with a margin decides wheth
 a regression, so one unlucky sample does not fail a pull request.
 
 Both runs answer the same cases, and cases differ in difficulty, so the test compares within
-cases: a one-sided Cochran-Mantel-Haenszel test stratified by case, exact (the convolution
-of each case's hypergeometric distribution) for small counts. A baseline recorded without
+cases: a one-sided Cochran-Mantel-Haenszel test stratified by case. It is exact (the
+convolution of each case's hypergeometric distribution) for small counts, by Mantel and
+Fleiss's rule, and the CMH normal approximation above. A baseline recorded without
 per-case counts falls back to the unpaired two-proportion test (Fisher's exact test for
-small counts). `benchmarks/bench_gate.py` measures both.
+small counts, the z-test above). `benchmarks/bench_gate.py` measures both.
 
 A regression, per template x model, is any of:
 - a rule's violation rate rose by more than `margin` and the rise is significant (the test

@@ -96,8 +96,20 @@ def _hypergeom_pmf(total: int, successes: int, draws: int) -> dict[int, float]:
     return out
 
 
-#: Above this many support points in the convolution, the normal approximation is used.
-EXACT_LIMIT = 200_000
+#: Above this many (support point x stratum value) steps, the convolution is not attempted.
+EXACT_LIMIT = 2_000_000
+
+
+def _mantel_fleiss_ok(strata: Sequence[tuple[int, int, int, int]]) -> bool:
+    """Mantel and Fleiss's (1980) rule for the CMH normal approximation: the expected sum
+    of group 1's successes lies at least 5 from both ends of its attainable range."""
+    expected = low = high = 0.0
+    for x1, n1, x2, n2 in strata:
+        total, succ = n1 + n2, x1 + x2
+        expected += n1 * succ / total
+        low += max(0, n1 - (total - succ))
+        high += min(n1, succ)
+    return min(expected - low, high - expected) >= 5
 
 
 def stratified_one_sided(strata: Sequence[tuple[int, int, int, int]]) -> float:
@@ -105,11 +117,13 @@ def stratified_one_sided(strata: Sequence[tuple[int, int, int, int]]) -> float:
 
     Each stratum is `(x1, n1, x2, n2)`: the same case answered in both runs. Conditioning
     on each stratum's margins, the first group's total successes is a sum of independent
-    hypergeometric counts (the Cochran-Mantel-Haenszel setting). The p-value is exact
-    (convolution of the hypergeometric distributions) for small counts, and the one-sided
-    CMH normal approximation with continuity correction above `EXACT_LIMIT`. Strata with no
-    variation (all or no successes, or an empty group) carry no information and are skipped.
-    Returns 1.0 when no stratum is informative.
+    hypergeometric counts (the Cochran-Mantel-Haenszel setting).
+    - Small counts (Mantel and Fleiss's rule fails): the exact p-value, by convolution of
+      the hypergeometric distributions.
+    - Otherwise the one-sided CMH normal approximation, without continuity correction, as
+      the unpaired test's z-test.
+    Strata with no variation (all or no successes, or an empty group) carry no information
+    and are skipped. Returns 1.0 when no stratum is informative.
     """
     useful = [
         (x1, n1, x2, n2) for x1, n1, x2, n2 in strata if n1 > 0 and n2 > 0 and 0 < x1 + x2 < n1 + n2
@@ -117,12 +131,12 @@ def stratified_one_sided(strata: Sequence[tuple[int, int, int, int]]) -> float:
     if not useful:
         return 1.0
     observed = sum(x1 for x1, _, _, _ in useful)
-    size = 1
-    for _, n1, _, _ in useful:
-        size *= n1 + 1
-        if size > EXACT_LIMIT:
-            break
-    if size <= EXACT_LIMIT:
+    steps = span = 0
+    for x1, n1, x2, _ in useful:
+        width = min(n1, x1 + x2) + 1
+        span += width
+        steps += span * width
+    if steps <= EXACT_LIMIT and not _mantel_fleiss_ok(useful):
         dist: dict[int, float] = {0: 1.0}
         for x1, n1, x2, n2 in useful:
             pmf = _hypergeom_pmf(n1 + n2, x1 + x2, n1)
@@ -137,6 +151,4 @@ def stratified_one_sided(strata: Sequence[tuple[int, int, int, int]]) -> float:
         total, succ = n1 + n2, x1 + x2
         mean += n1 * succ / total
         var += n1 * n2 * succ * (total - succ) / (total * total * (total - 1))
-    if var <= 0:
-        return 1.0
-    return _phi_upper((observed - mean - 0.5) / math.sqrt(var))
+    return _phi_upper((observed - mean) / math.sqrt(var))

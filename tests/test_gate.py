@@ -10,8 +10,15 @@ import pytest
 
 from harness.cli import main
 from harness.config import GateConfig
-from harness.golden import CellBaseline, RuleBaseline, TemplateBaseline, read_baselines
+from harness.golden import (
+    CaseBaseline,
+    CellBaseline,
+    RuleBaseline,
+    TemplateBaseline,
+    read_baselines,
+)
 from harness.regress import Kind, compare, compare_cell
+from harness.stats import one_sided_two_proportion_test, stratified_one_sided
 
 ROOT = Path(__file__).resolve().parents[1]
 UUID_LINE = "Use UUID for all ids"
@@ -164,6 +171,56 @@ def test_a_rule_that_never_fired_now_fires() -> None:
     base = _cell(50, 50, {"IDS001": (0, 50)})
     verdict = compare_cell("t", "m", base, _cell(49, 50, {"IDS001": (1, 50)}), GATE)
     assert verdict.regressions == ()
+
+
+def _paired(cases: dict[str, tuple[int, int]], rule: str = "EXC001") -> CellBaseline:
+    """A cell with per-case counts: case -> (violations, samples); a sample passes unless
+    the rule fired."""
+    v = sum(x for x, _ in cases.values())
+    n = sum(m for _, m in cases.values())
+    return CellBaseline(
+        model="sim/x",
+        n=n,
+        n_scored=n,
+        passes=n - v,
+        rules={rule: RuleBaseline(violations=v, applicable=n)},
+        cases={
+            k: CaseBaseline(
+                n_scored=m, passes=m - x, rules={rule: RuleBaseline(violations=x, applicable=m)}
+            )
+            for k, (x, m) in cases.items()
+        },
+    )
+
+
+def _unpaired(cell: CellBaseline) -> CellBaseline:
+    return cell.model_copy(update={"cases": {}})
+
+
+def test_the_gate_compares_within_cases_when_the_case_mix_differs() -> None:
+    # The hard case always fails and the easy one never does, in both runs; the current run
+    # lost most samples of the easy case (provider errors), so the pooled rate jumps.
+    base = _paired({"hard": (6, 6), "easy": (0, 24)})
+    cur = _paired({"hard": (6, 6), "easy": (0, 3)})
+    unpaired = compare_cell("t", "m", _unpaired(base), _unpaired(cur), GATE)
+    assert {c.metric for c in unpaired.regressions} == {"EXC001", "pass-rate"}
+    stratified = compare_cell("t", "m", base, cur, GATE)
+    assert stratified.regressions == ()
+    # No case varies, so no case carries evidence.
+    assert {c.p_value for c in stratified.changes} == {1.0}
+
+
+def test_a_rise_within_cases_is_tested_on_the_case_counts() -> None:
+    base_counts = {"a": (3, 3), "b": (0, 3), "c": (0, 3), "d": (0, 3), "e": (0, 3)}
+    cur_counts = {"a": (3, 3), "b": (3, 3), "c": (2, 3), "d": (2, 3), "e": (0, 3)}
+    verdict = compare_cell("t", "m", _paired(base_counts), _paired(cur_counts), GATE)
+    strata = [(*cur_counts[k], *base_counts[k]) for k in sorted(base_counts)]
+    rule = next(c for c in verdict.changes if c.metric == "EXC001")
+    assert rule.p_value == pytest.approx(stratified_one_sided(strata))
+    # The case that always fails is no evidence; within the others the rise is clear, and
+    # clearer than the pooled counts say.
+    assert rule.kind is Kind.REGRESSION
+    assert rule.p_value < one_sided_two_proportion_test(10, 15, 3, 15)
 
 
 def test_new_template_and_model_are_reported_without_failing() -> None:

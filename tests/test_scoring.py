@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from itertools import product
 
 import pytest
 
@@ -18,6 +19,7 @@ from harness.stats import (
     pass_at_k,
     pass_hat_k,
     percentile,
+    stratified_one_sided,
     wilson,
 )
 from harness.templates.spec import Expect
@@ -147,6 +149,60 @@ def test_two_proportion_test() -> None:
     assert fisher_one_sided(3, 3, 0, 3) == pytest.approx(0.05)
     assert one_sided_two_proportion_test(5, 5, 5, 5) == 1.0
     assert one_sided_two_proportion_test(0, 0, 1, 2) == 1.0
+
+
+def _conditional_tail(strata: Sequence[tuple[int, int, int, int]]) -> float:
+    """P[sum of x1 >= observed] given every stratum's margins, by brute force over every
+    way to split each stratum's successes between the groups."""
+    supports = []
+    for x1, n1, x2, n2 in strata:
+        s = x1 + x2
+        denom = math.comb(n1 + n2, n1)
+        supports.append(
+            [
+                (k, math.comb(s, k) * math.comb(n1 + n2 - s, n1 - k) / denom)
+                for k in range(min(s, n1) + 1)
+                if n1 - k <= n1 + n2 - s
+            ]
+        )
+    observed = sum(x1 for x1, _, _, _ in strata)
+    tail = 0.0
+    for combo in product(*supports):
+        if sum(k for k, _ in combo) >= observed:
+            tail += math.prod(p for _, p in combo)
+    return tail
+
+
+def test_stratified_test_is_exact_for_small_counts() -> None:
+    # One stratum: Fisher's exact test.
+    assert stratified_one_sided([(3, 3, 0, 3)]) == pytest.approx(fisher_one_sided(3, 3, 0, 3))
+    assert stratified_one_sided([(9, 10, 3, 10)]) == pytest.approx(0.009883, abs=1e-5)
+    strata = [(2, 3, 0, 3), (1, 3, 0, 3), (3, 3, 1, 3), (1, 4, 1, 2)]
+    assert stratified_one_sided(strata) == pytest.approx(_conditional_tail(strata))
+    # The other direction is not significant.
+    assert stratified_one_sided([(x2, n2, x1, n1) for x1, n1, x2, n2 in strata]) > 0.9
+
+
+def test_stratified_test_skips_cases_without_variation() -> None:
+    strata = [(2, 3, 0, 3), (1, 3, 0, 3)]
+    dull = [(0, 3, 0, 3), (3, 3, 3, 3), (2, 3, 0, 0), (0, 0, 1, 3)]
+    assert stratified_one_sided(strata + dull) == pytest.approx(stratified_one_sided(strata))
+    assert stratified_one_sided(dull) == 1.0
+    assert stratified_one_sided([]) == 1.0
+
+
+def test_stratified_test_uses_the_cmh_normal_approximation_for_large_counts() -> None:
+    strata = [(3, 5, 1, 5)] * 20  # expected sum 40, attainable 0..80: Mantel-Fleiss holds
+    mean = 20 * 5 * 4 / 10
+    var = 20 * 5 * 5 * 4 * 6 / (10 * 10 * 9)
+    z = (60 - mean) / math.sqrt(var)
+    assert stratified_one_sided(strata) == pytest.approx(0.5 * math.erfc(z / math.sqrt(2)))
+    # Mantel and Fleiss's rule draws the line: expected 4.5 of 0..9 is exact, 5 of 0..10 not.
+    nine = [(1, 3, 0, 3)] * 9
+    assert stratified_one_sided(nine) == pytest.approx(_conditional_tail(nine))
+    assert stratified_one_sided(nine) == pytest.approx(0.5**9)
+    ten = [(1, 3, 0, 3)] * 10
+    assert stratified_one_sided(ten) == pytest.approx(0.5 * math.erfc(math.sqrt(10) / math.sqrt(2)))
 
 
 def test_percentile() -> None:
