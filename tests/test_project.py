@@ -286,3 +286,34 @@ def test_cross_file_resolution_stays_quiet_on_look_alikes() -> None:
     units = [CodeUnit.from_path(p, s) for p, s in files.items()]
     results = check_units(units, RuleSet.build())
     assert [(r.unit.path, f.code) for r in results for f in r.findings] == []
+
+
+def test_an_http_error_subclass_from_another_file_is_raised_in_a_service() -> None:
+    files = {
+        "app/errors.py": (
+            "from fastapi import HTTPException\n\n"
+            "class NotFound(HTTPException):\n    pass\n\n"
+            "class OrderNotFound(NotFound):\n    pass\n\n"
+            "class DomainError(Exception):\n    pass\n"
+        ),
+        "app/services/orders.py": (
+            "from app.errors import DomainError, OrderNotFound\n\n"
+            "def get(order_id):\n"
+            "    if order_id is None:\n"
+            "        raise DomainError(order_id)\n"
+            "    raise OrderNotFound(status_code=404)\n"
+        ),
+        # No role from the path: the class name says it is a repository.
+        "app/store.py": (
+            "from app import errors\n\n"
+            "class OrderRepository:\n"
+            "    def get(self, order_id):\n"
+            "        raise errors.NotFound(status_code=404)\n\n"
+            "def helper():\n"
+            "    raise errors.NotFound(status_code=404)\n"
+        ),
+    }
+    units = [CodeUnit.from_path(p, s) for p, s in files.items()]
+    results = check_units(units, RuleSet.build())
+    found = [(r.unit.path, f.line) for r in results for f in r.findings if f.code == "SVC001"]
+    assert found == [("app/services/orders.py", 6), ("app/store.py", 5)]

@@ -111,6 +111,7 @@ FRAGMENT: dict[str, str] = {
             "scoped_session",
         )
     },
+    "SQLAlchemyError": "sqlalchemy.exc.SQLAlchemyError",
     **{n: f"fastapi.{n}" for n in ("HTTPException", "APIRouter", "Depends", "FastAPI")},
     **{
         n: f"typing.{n}"

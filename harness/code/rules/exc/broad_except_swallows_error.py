@@ -10,6 +10,22 @@ from harness.registry import Invalid, Valid
 BROAD_EXCEPTIONS = frozenset(
     {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
 )
+#: A database library's root error class catches every failure of that database, outages
+#: included: as broad, for a handler that swallows, as `Exception`.
+DATABASE_ROOT_ERRORS = frozenset(
+    {
+        "sqlalchemy.exc.SQLAlchemyError",
+        "sqlalchemy.exc.DBAPIError",
+        "sqlite3.Error",
+        "sqlite3.DatabaseError",
+        "psycopg2.Error",
+        "psycopg2.DatabaseError",
+        "psycopg.Error",
+        "psycopg.DatabaseError",
+        "asyncpg.PostgresError",
+        "asyncpg.exceptions.PostgresError",
+    }
+)
 #: Context managers that silence the exceptions they are given.
 SUPPRESS_CALLS = frozenset({"contextlib.suppress"})
 
@@ -18,11 +34,14 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
     """
     ## What it does
     Flags a broad exception handler (bare `except:`, `except Exception`, `except
-    BaseException`, or a tuple containing one of them, through import aliases) whose body
-    swallows the error: it only passes, `...`, continues, breaks, logs or prints, assigns or
-    returns a default (`None`, a constant, an empty collection such as `[]`, `{}`, `()`,
-    `set()`, `""`, `0`, `False`) and never re-raises. `with contextlib.suppress(Exception):`
-    is flagged too, since it is the same swallow spelled differently.
+    BaseException`, a database library's root error class such as SQLAlchemy's
+    `SQLAlchemyError` or `DBAPIError`, `sqlite3.Error`, `psycopg.Error` or
+    `asyncpg.PostgresError`, or a tuple containing one of them, through import aliases)
+    whose body swallows the error: it only passes, `...`, continues, breaks, logs or prints,
+    assigns or returns a default (`None`, a constant, an empty collection such as `[]`,
+    `{}`, `()`, `set()`, `""`, `0`, `False`) and never re-raises. `with
+    contextlib.suppress(Exception):` is flagged too, since it is the same swallow spelled
+    differently.
 
     Decisions:
     - A `raise` anywhere in the handler (`raise`, `raise X`, `raise X from e`), even in only
@@ -73,6 +92,29 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
     name = "broad-except-swallows-error"
     message = "Broad exception handler swallows the error; catch specific exceptions or re-raise"
     valid = (
+        # A specific database error, handled: a duplicate is not an outage.
+        Valid("""
+            from sqlalchemy.exc import IntegrityError
+
+            def add(session, user):
+                try:
+                    session.add(user)
+                    session.commit()
+                except IntegrityError:
+                    return None
+                return user
+            """),
+        # The root database error, rolled back and re-raised.
+        Valid("""
+            from sqlalchemy.exc import SQLAlchemyError
+
+            async def save(session, order):
+                try:
+                    await session.commit()
+                except SQLAlchemyError:
+                    await session.rollback()
+                    raise
+            """),
         # Importing a fallback in the handler is real work, not reporting.
         Valid("""
             def parse(text):
@@ -254,6 +296,21 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
             """,
             line=5,
         ),
+        # The root database error swallowed: "no orders" when the database is down.
+        Invalid(
+            """
+            from sqlalchemy import exc, select
+
+            async def list_orders(session, customer_id):
+                try:
+                    result = await session.execute(select(Order))
+                    return list(result.scalars())
+                except exc.SQLAlchemyError as error:
+                    logger.exception("listing orders failed: %s", error)
+                    return []
+            """,
+            line=7,
+        ),
         Invalid(
             """
             from contextlib import suppress
@@ -267,7 +324,8 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
     def _is_broad(self, node: cst.BaseExpression) -> bool:
         if isinstance(node, cst.Tuple):
             return any(self._is_broad(el.value) for el in node.elements)
-        return self.facts.resolve(node) in BROAD_EXCEPTIONS
+        name = self.facts.resolve(node)
+        return name in BROAD_EXCEPTIONS or name in DATABASE_ROOT_ERRORS
 
     def check_handler(self, node: Handler) -> None:
         if (node.type is None or self._is_broad(node.type)) and swallows(node.body, self.facts):

@@ -1,12 +1,23 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from harness.code.rule import CodeRule
 from harness.code.unit import Role
 from harness.registry import Invalid, Valid
+
+if TYPE_CHECKING:
+    from harness.code.facts import Facts
+
+#: Roles whose every function is service code.
+SERVICE_ROLES = frozenset({Role.SERVICE, Role.REPOSITORY})
+#: Class names that mark service code in any module (lower case).
+SERVICE_SUFFIXES = ("service", "repository", "repo", "usecase", "dao")
+SERVICE_PREFIXES = ("crud",)
+#: How many bases up a project class is followed to find an HTTP error.
+MAX_BASE_DEPTH = 8
 
 #: Where the web framework's HTTP error lives, as resolved dotted names.
 HTTP_EXCEPTIONS = frozenset(
@@ -31,7 +42,14 @@ class HttpExceptionInService(CodeRule):
     A class defined in the same module that subclasses one of them (`class
     UserNotFound(HTTPException)`) is an HTTP error too: raising it in the service is flagged.
     Only defining such classes is not flagged, and neither is a local class merely named
-    `HTTPException` that is not imported from FastAPI or Starlette.
+    `HTTPException` that is not imported from FastAPI or Starlette. Subclasses defined in
+    another file of the project (`app/errors.py`) count as well.
+
+    Service code is a module whose role is service or repository (from the template, or the
+    path: `services/`, `user_repository.py`, `crud.py`), and, in any module, a class whose
+    name says it is one: it ends in `Service`, `Repository`, `Repo`, `UseCase` or `DAO`, or
+    starts with `CRUD` (`class OrderService`, `class CRUDUser`). That second part is a guess
+    from the name.
 
     Fragments: in code that imports nothing ("the rest is unchanged"), `HTTPException` resolve
     to the library's names when neither the unit nor its project binds them; a name the code
@@ -48,11 +66,15 @@ class HttpExceptionInService(CodeRule):
 
     from fastapi import HTTPException
 
-    async def get_user(repo: UserRepo, user_id: UUID) -> User:
-        user = await repo.get(user_id)
-        if user is None:
-            raise HTTPException(status_code=404, detail="User not found")
-        return user
+    class UserService:
+        def __init__(self, repo: UserRepo) -> None:
+            self.repo = repo
+
+        async def get_user(self, user_id: UUID) -> User:
+            user = await self.repo.get(user_id)
+            if user is None:
+                raise HTTPException(status_code=404, detail="User not found")
+            return user
     ```
 
     ## Use instead
@@ -62,11 +84,15 @@ class HttpExceptionInService(CodeRule):
     class UserNotFound(Exception):
         pass
 
-    async def get_user(repo: UserRepo, user_id: UUID) -> User:
-        user = await repo.get(user_id)
-        if user is None:
-            raise UserNotFound(user_id)
-        return user
+    class UserService:
+        def __init__(self, repo: UserRepo) -> None:
+            self.repo = repo
+
+        async def get_user(self, user_id: UUID) -> User:
+            user = await self.repo.get(user_id)
+            if user is None:
+                raise UserNotFound(user_id)
+            return user
     # and in the router (or an exception handler): map UserNotFound to a 404
     ```
     """
@@ -77,7 +103,6 @@ class HttpExceptionInService(CodeRule):
         "`HTTPException` raised in service or repository code; raise a domain error and map it"
         " to HTTP in the router"
     )
-    roles: ClassVar[frozenset[Role]] = frozenset({Role.SERVICE, Role.REPOSITORY})
     _http_classes: set[str] | None = None  # computed per unit, on the first raise
     valid = (
         # A name bound to something else is never read as the library's.
@@ -131,6 +156,21 @@ class HttpExceptionInService(CodeRule):
             """,
             role="router",
         ),
+        # Outside service code: a plain module's function, a class not named as a service.
+        Valid(
+            """
+            from fastapi import HTTPException
+
+            def require_admin(user):
+                if not user.is_admin:
+                    raise HTTPException(status_code=403)
+
+            class Permissions:
+                def check(self, user):
+                    raise HTTPException(status_code=403)
+            """,
+            role="other",
+        ),
         # Catching it is not raising it.
         Valid("""
             from fastapi import HTTPException
@@ -164,6 +204,7 @@ class HttpExceptionInService(CodeRule):
                 return user
             """,
             line=6,
+            role="service",
         ),
         Invalid(
             """
@@ -173,6 +214,7 @@ class HttpExceptionInService(CodeRule):
                 raise HE
             """,
             line=4,
+            role="service",
         ),
         Invalid(
             """
@@ -182,6 +224,7 @@ class HttpExceptionInService(CodeRule):
                 raise fastapi.HTTPException(status_code=409) from e
             """,
             line=4,
+            role="service",
         ),
         Invalid(
             """
@@ -200,6 +243,7 @@ class HttpExceptionInService(CodeRule):
                 raise fe.HTTPException(400)
             """,
             line=4,
+            role="service",
         ),
         # A local subclass of HTTPException is still an HTTP error.
         Invalid(
@@ -216,6 +260,7 @@ class HttpExceptionInService(CodeRule):
                 raise Conflict(status_code=409)
             """,
             line=10,
+            role="service",
         ),
         Invalid(
             """
@@ -229,6 +274,35 @@ class HttpExceptionInService(CodeRule):
             line=5,
             role="service",
         ),
+        # In any module, a class named as a service is service code (a guess from the name).
+        Invalid(
+            """
+            from fastapi import HTTPException
+
+            class OrderService:
+                def __init__(self, session):
+                    self.session = session
+
+                async def get(self, order_id):
+                    order = await self.session.get(Order, order_id)
+                    if order is None:
+                        raise HTTPException(status_code=404, detail='Order not found')
+                    return order
+            """,
+            line=10,
+            role="other",
+        ),
+        Invalid(
+            """
+            from fastapi import HTTPException
+
+            class CRUDUser(CRUDBase):
+                def get_or_404(self, db, id):
+                    raise HTTPException(404)
+            """,
+            line=5,
+            role="router",
+        ),
     )
 
     def _local_http_classes(self) -> set[str]:
@@ -241,18 +315,45 @@ class HttpExceptionInService(CodeRule):
             self._http_classes = found
         return self._http_classes
 
+    def _is_http_error(self, facts: Facts, name: str | None, depth: int = 0) -> bool:
+        """Whether a resolved class name is an HTTP error: the library's, or a project class
+        with one among its bases."""
+        if name is None or depth > MAX_BASE_DEPTH:
+            return False
+        if name in HTTP_EXCEPTIONS:
+            return True
+        info = facts.class_of(name)
+        return info is not None and any(
+            self._is_http_error(info.facts, base, depth + 1) for base in info.bases
+        )
+
+    def _in_service(self) -> bool:
+        if self.facts.role in SERVICE_ROLES:
+            return True
+        return any(
+            isinstance(node, cst.ClassDef) and is_service_name(node.name.value)
+            for node in self.ancestors
+        )
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.site()  # every function of a service is checked for what it raises
+        if self._in_service():
+            self.site()  # every function of a service is checked for what it raises
 
     def visit_Raise(self, node: cst.Raise) -> None:
         exc = node.exc
-        if exc is None:
+        if exc is None or not self._in_service():
             return
         target = exc.func if isinstance(exc, cst.Call) else exc
         name = self.facts.resolve(target)
         if name is None:
             return
-        if name in HTTP_EXCEPTIONS or (
-            isinstance(target, cst.Name) and name in self._local_http_classes()
+        if (isinstance(target, cst.Name) and name in self._local_http_classes()) or (
+            self._is_http_error(self.facts, name)
         ):
             self.report(node)
+
+
+def is_service_name(name: str) -> bool:
+    """Whether a class name marks service or repository code (`OrderService`, `CRUDUser`)."""
+    lower = name.lower()
+    return lower.endswith(SERVICE_SUFFIXES) or lower.startswith(SERVICE_PREFIXES)
