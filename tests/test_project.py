@@ -317,3 +317,50 @@ def test_an_http_error_subclass_from_another_file_is_raised_in_a_service() -> No
     results = check_units(units, RuleSet.build())
     found = [(r.unit.path, f.line) for r in results for f in r.findings if f.code == "SVC001"]
     assert found == [("app/services/orders.py", 6), ("app/store.py", 5)]
+
+
+def test_a_response_model_named_in_another_file_is_a_read_model() -> None:
+    files = {
+        "app/schemas.py": (
+            "from dataclasses import dataclass\n"
+            "from pydantic import BaseModel\n\n"
+            "class User(BaseModel):\n    id: int\n    name: str\n\n"
+            "class Draft(BaseModel):\n    id: int\n\n"
+            "@dataclass\nclass Row:\n    id: int\n"
+        ),
+        "app/models.py": (
+            "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\n"
+            "class Base(DeclarativeBase):\n    pass\n\n"
+            "class User(Base):\n    __tablename__ = 'users'\n"
+            "    id: Mapped[str] = mapped_column(primary_key=True)\n"
+        ),
+        "app/routes.py": (
+            "from fastapi import APIRouter\n"
+            "from . import models, schemas\n\n"
+            "router = APIRouter()\n\n"
+            "@router.get('/users/{user_id}', response_model=schemas.User)\n"
+            "def read(user_id: str, db):\n"
+            "    user = db.get(models.User, user_id)\n"
+            "    return user\n\n"
+            "@router.post('/users')\n"
+            "def create(db):\n"
+            "    user = models.User()\n"
+            "    draft = schemas.Draft.parse_obj({'id': 1})\n"
+            "    row = schemas.Row.parse_obj({'id': 1})\n"
+            "    return schemas.User.from_orm(user)\n"
+        ),
+    }
+    units = [CodeUnit.from_path(p, s) for p, s in files.items()]
+    results = check_units(units, RuleSet.build())
+    found = {
+        (r.unit.path, f.code, f.line)
+        for r in results
+        for f in r.findings
+        if f.code in ("IDS001", "PYD003", "PYD004")
+    }
+    assert found == {
+        ("app/schemas.py", "PYD004", 4),  # a route returns an ORM object as it
+        ("app/schemas.py", "IDS001", 5),  # `id: int` of a model some route returns
+        ("app/routes.py", "PYD003", 14),  # `schemas.Draft.parse_obj`
+        ("app/routes.py", "PYD003", 16),  # `schemas.User.from_orm`
+    }

@@ -72,6 +72,33 @@ def orm_built_models(facts: Facts) -> frozenset[int]:
     return found  # type: ignore[return-value]
 
 
+def response_model_classes(facts: Facts) -> frozenset[int]:
+    """`id()` of the ClassDef of every model some route of the project (or of the unit,
+    without a project) names as its `response_model=`, also as `schemas.UserRead` or
+    `list[UserRead]`."""
+    project = facts.project
+    if project is None:
+        key = ("response-models", 0)
+        cached = facts.memo.get(key)
+        if cached is None:
+            cached = facts.memo[key] = frozenset(_routes_models(facts))
+        return cached  # type: ignore[return-value]
+    found = project.shared(
+        "response-models",
+        lambda: frozenset(i for f in project.units() for i in _routes_models(f)),
+    )
+    return found  # type: ignore[return-value]
+
+
+def _routes_models(facts: Facts) -> Iterator[int]:
+    module = facts.module
+    if module is None:
+        return
+    for stmt in iter_statements(module):
+        if isinstance(stmt, cst.FunctionDef):
+            yield from (id(info.node) for info in _response_models(stmt, facts))
+
+
 def _scan(facts: Facts) -> Iterator[int]:
     module = facts.module
     if module is None:

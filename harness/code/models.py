@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from harness.code.evidence import response_model_classes
 from harness.code.matchers import (
     CONFIG_DICT_CALLS,
     PYDANTIC_FIELD_CALLS,
@@ -213,10 +214,15 @@ def is_input_model(info: ClassInfo, settings: RulesConfig) -> bool:
 
 
 def is_read_model(info: ClassInfo, facts: Facts, settings: RulesConfig) -> bool:
-    """A response model: a read-model suffix or used as `response_model=`, and no input-model
-    suffix."""
-    named = has_name_suffix(info.name, settings.read_model_suffixes)
-    return (named or info.name in facts.response_models) and not is_input_model(info, settings)
+    """A response model: a read-model suffix or used as `response_model=` (by a route of
+    any file of the project), and no input-model suffix."""
+    if is_input_model(info, settings):
+        return False
+    return (
+        has_name_suffix(info.name, settings.read_model_suffixes)
+        or info.name in facts.response_models
+        or id(info.node) in response_model_classes(facts)
+    )
 
 
 def field_call(value: cst.BaseExpression | None, facts: Facts) -> cst.Call | None:

@@ -40,7 +40,8 @@ class IntIdField(CodeRule):
     - in SQLModel tables, a `Field(primary_key=True)` or `Field(foreign_key=...)` annotated
       `int` (also `int | None`);
     - in Pydantic read models (a name ending with one of `read_model_suffixes`, or used as a
-      `response_model=`), a field `id` or `<name>_id` annotated `int`.
+      `response_model=` by a route of any file of the project), a field `id` or `<name>_id`
+      annotated `int`.
 
     Other integer columns, write models, dataclasses and plain classes are not checked.
 

@@ -75,7 +75,8 @@ class PydanticV1Api(CodeRule):
     These method names are common on other objects (`dict.copy()`, `response.json()`), so a
     call is only flagged when its receiver is known to be a model:
     - a class name of a Pydantic model defined in the unit, or a name imported and used as
-      `response_model=` (`UserRead.from_orm(user)`);
+      `response_model=` (`UserRead.from_orm(user)`); for class methods, also a model of
+      another file reached through its module (`schemas.UserRead.from_orm(user)`);
     - `self` / `cls` in a method of a Pydantic model;
     - a parameter or local variable of the enclosing function annotated with such a model
       (`payload: UserCreate`, `user: User | None`), or assigned from its constructor or a
@@ -438,10 +439,15 @@ class PydanticV1Api(CodeRule):
         func = node.func
         if not self._track or not isinstance(func, cst.Attribute):
             return
-        if not isinstance(func.value, cst.Name):
-            return
         method = func.attr.value
         if method not in V1_INSTANCE_METHODS:
+            return
+        if isinstance(func.value, cst.Attribute):
+            # `schemas.UserRead.from_orm(x)`: a class of the project, reached by its module.
+            if method in V1_CLASS_METHODS:
+                self._flag(node, method, model_name(func.value, self.facts))
+            return
+        if not isinstance(func.value, cst.Name):
             return
         bound = self._receiver(func.value.value)
         if bound is _UNBOUND:
@@ -452,6 +458,9 @@ class PydanticV1Api(CodeRule):
             model, is_class = bound  # type: ignore[misc]
             if is_class and method not in V1_CLASS_METHODS:
                 return
+        self._flag(node, method, model)
+
+    def _flag(self, node: cst.Call, method: str, model: str | None) -> None:
         if model is None or model_defines(model, method, self.facts):
             return
         info = self.facts.class_of(model)

@@ -28,8 +28,9 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
     Flags a read (response) model that does not set `from_attributes=True` in its own
     `model_config` or an inherited one. A read model is a Pydantic model whose name ends with
     one of `rules.read_model_suffixes` (`Read`, `Out`, `Response`, `Public`, `InDB`,
-    `Detail`) or that is used as a FastAPI `response_model=`, and whose name does not end
-    with an input-model suffix (`rules.input_model_suffixes`: `Create`, `Update`, ...).
+    `Detail`) or that is used as a FastAPI `response_model=` (in any file of the project),
+    and whose name does not end with an input-model suffix (`rules.input_model_suffixes`:
+    `Create`, `Update`, ...).
 
     A read model is only flagged on evidence, in any file of the project, that it is built
     from ORM objects:
