@@ -87,3 +87,15 @@ def test_harness_ignore_comments_suppress_ruff_findings_on_their_line() -> None:
     )
     (found,) = run_ruff([CodeUnit(source, "app/x.py")], ["F401"])
     assert [(f.code, f.line) for f in found] == [("ruff:F401", 3), ("ruff:F401", 6)]
+
+
+def test_fastapi_parameter_defaults_are_not_function_calls_in_defaults() -> None:
+    source = (
+        "import time\n"
+        "from fastapi import Depends, Query\n\n"
+        "def get_db():\n    return None\n\n"
+        "def route(db=Depends(get_db), q: str = Query(None)):\n    return db, q\n\n"
+        "def stamp(at=time.time()):\n    return at\n"
+    )
+    [found] = run_ruff([CodeUnit(source, path="routes.py")], ["B008"])
+    assert [(f.code, f.line) for f in found] == [("ruff:B008", 10)]

@@ -27,6 +27,12 @@ INSTALL_HINT = "install it with `pip install ruff`, or disable ruff with --no-ru
 # Syntax errors are reported by the engine as parse errors, not as ruff findings.
 _SYNTAX_CODES = frozenset({"E999", "invalid-syntax", "syntax-error"})
 _ERROR_PREFIXES = ("F", "E9")
+#: FastAPI's parameter functions are meant as defaults (`db: Session = Depends(get_db)`):
+#: ruff's B008 is told so, as its docs advise for FastAPI.
+IMMUTABLE_CALLS = tuple(
+    f"fastapi.{n}"
+    for n in ("Depends", "Security", "Query", "Path", "Body", "Header", "Cookie", "Form", "File")
+)
 
 
 @cache
@@ -82,6 +88,8 @@ def run_ruff(
             "--exit-zero",
             "--select",
             ",".join(codes),
+            "--config",
+            f"lint.flake8-bugbear.extend-immutable-calls = {json.dumps(IMMUTABLE_CALLS)}",
         ]
         ignored = [strip_prefix(s) for s in ignore if strip_prefix(s)]
         if ignored:
