@@ -52,6 +52,10 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
     - Returning a non-default value is handling, not swallowing: `return cached`,
       `return {"error": str(exc)}` and a router's `return JSONResponse(status_code=500, ...)`
       (which tells the client the request failed) are not flagged.
+    - An empty page is a default: a literal tuple, list or dict holding an empty collection
+      or `None`, and otherwise only numbers (`return {"items": [], "total": 0}`,
+      `return [], 0`, `return None, None`). A string or a boolean in it
+      (`{"ok": False, "items": []}`) may tell the caller what failed: not flagged.
     - Assigning a default constant to a plain name (`user = None`) counts as swallowing: it is
       the same as returning that default.
     - Logging is a call on a name containing `log` (`logger.error`, `self.log.warning`), a
@@ -92,6 +96,14 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
     name = "broad-except-swallows-error"
     message = "Broad exception handler swallows the error; catch specific exceptions or re-raise"
     valid = (
+        # A payload with a flag or a message tells the caller that it failed.
+        Valid("""
+            def page(repo):
+                try:
+                    return {"ok": True, "items": repo.all()}
+                except Exception:
+                    return {"ok": False, "items": []}
+            """),
         # A specific database error, handled: a duplicate is not an outage.
         Valid("""
             from sqlalchemy.exc import IntegrityError
@@ -295,6 +307,29 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
                 return inner
             """,
             line=5,
+        ),
+        # An empty page is the same default as `[]`.
+        Invalid(
+            """
+            def list_orders(repo, page):
+                try:
+                    items, total = repo.page(page)
+                except Exception:
+                    return {"items": [], "total": 0, "next": None}
+                return {"items": items, "total": total}
+            """,
+            line=4,
+        ),
+        Invalid(
+            """
+            def search(repo, q):
+                try:
+                    return repo.search(q), repo.count(q)
+                except Exception as exc:
+                    log.warning("search failed: %s", exc)
+                    return [], 0
+            """,
+            line=4,
         ),
         # The root database error swallowed: "no orders" when the database is down.
         Invalid(
