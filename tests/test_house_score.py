@@ -178,6 +178,33 @@ def test_conformance_matches_routes_by_method_and_path() -> None:
     ]
 
 
+def test_routes_are_read_from_their_decorators() -> None:
+    import libcst as cst
+
+    from harness.code.facts import collect
+    from harness.code.provides import Offer, offers
+    from harness.code.rules.task.task_conformance import TaskConformance
+
+    source = (
+        "@bp.route('/items/<id>', methods=['GET', 'PUT'])\n"
+        "def item(id):\n    pass\n\n"
+        "@router.delete(path='/items/{item_id}')\n"
+        "async def drop(item_id):\n    pass\n\n"
+        "@app.route('/health')\n"
+        "def health():\n    pass\n"
+    )
+    routes = [o for o in offers(collect(cst.parse_module(source))) if o.kind == "route"]
+    assert routes == [
+        Offer("route", "item", "GET", "/items/<id>"),
+        Offer("route", "item", "PUT", "/items/<id>"),
+        Offer("route", "drop", "DELETE", "/items/{item_id}"),
+        Offer("route", "health", "GET", "/health"),
+    ]
+    put = Provided(kind="route", method="PUT", path="/items/{item_id}")
+    post = Provided(kind="route", method="POST", path="/items/{item_id}")
+    assert TaskConformance.missing([put, post], routes) == ["route POST /items/{item_id}"]
+
+
 def _trap_reply(model: str, messages: list) -> str:
     text = messages[-1]["content"]
     return TRAP if "cancel_order" in text else "```python\nx = 1\n```\n"

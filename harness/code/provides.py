@@ -53,31 +53,35 @@ def _offers(module: cst.Module, facts: Facts) -> Iterator[Offer]:
         name = stmt.name.value
         yield Offer("async-function" if stmt.asynchronous else "function", name)
         for deco in stmt.decorators:
-            route = _route(deco.decorator, name)
-            if route is not None:
-                yield route
+            yield from _routes(deco.decorator, name)
 
 
-def _route(decorator: cst.BaseExpression, name: str) -> Offer | None:
-    """`@router.get("/orders/{id}")`, `@app.post(...)`, `@bp.route("/x", methods=["PUT"])`."""
+def _routes(decorator: cst.BaseExpression, name: str) -> Iterator[Offer]:
+    """`@router.get("/orders/{id}")`, `@app.post(path=...)`, `@bp.route("/x", methods=["GET",
+    "PUT"])` (one offer per method)."""
     if not isinstance(decorator, cst.Call) or not isinstance(decorator.func, cst.Attribute):
-        return None
+        return
     attr = decorator.func.attr.value
     path = None
-    if decorator.args and decorator.args[0].keyword is None:
-        first = decorator.args[0].value
-        if isinstance(first, cst.SimpleString) and isinstance(first.evaluated_value, str):
-            path = first.evaluated_value
+    for i, arg in enumerate(decorator.args):
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if (keyword is None and i == 0) or keyword in ("path", "rule"):
+            value = arg.value
+            if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+                path = value.evaluated_value
     if attr in ROUTE_METHODS:
-        return Offer("route", name, ROUTE_METHODS[attr], path)
-    if attr in ("route", "api_route"):
-        methods = "GET"
+        yield Offer("route", name, ROUTE_METHODS[attr], path)
+    elif attr in ("route", "api_route"):
+        methods = ["GET"]
         for arg in decorator.args:
             if arg.keyword is not None and arg.keyword.value == "methods":
                 value = arg.value
-                if isinstance(value, cst.List | cst.Tuple) and value.elements:
-                    first_el = value.elements[0].value
-                    if isinstance(first_el, cst.SimpleString):
-                        methods = str(first_el.evaluated_value).upper()
-        return Offer("route", name, methods, path)
-    return None
+                if isinstance(value, cst.List | cst.Tuple | cst.Set):
+                    found = [
+                        str(el.value.evaluated_value).upper()
+                        for el in value.elements
+                        if isinstance(el.value, cst.SimpleString)
+                    ]
+                    methods = found or methods
+        for method in methods:
+            yield Offer("route", name, method, path)

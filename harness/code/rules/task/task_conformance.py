@@ -17,7 +17,7 @@ class Declared(Protocol):
     path: str | None
 
 
-_PARAM_RE = re.compile(r"\{[^}]*\}")
+_PARAM_RE = re.compile(r"\{[^}]*\}|<[^>]*>")  # FastAPI `{id}`, Flask `<int:id>`
 
 
 def _norm_path(path: str) -> str:
@@ -37,9 +37,9 @@ class TaskConformance(RuleBase):
     - `{kind: function, name: cancel_order}`: a function or method, sync or async;
     - `{kind: async-function, name: cancel_order}`: an `async def`;
     - `{kind: route, method: POST, path: "/orders/{order_id}/cancel"}`: a route decorator
-      (`@router.post(...)`, `@app.route(..., methods=[...])`); path parameters match
-      whatever their names, and a path matches when it ends the declared one (the router's
-      prefix may hold the rest).
+      (`@router.post(...)`, `@app.route(..., methods=[...])`, one route per method); path
+      parameters match whatever their names and style (`{id}`, Flask's `<int:id>`), and a
+      path matches when it ends the declared one (the router's prefix may hold the rest).
 
     Each missing item is one finding. A template that declares nothing has no TSK001 (the
     linter says so, TPL015). A reply with no code at all is `no-code`, not a TSK001 finding.
