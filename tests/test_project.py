@@ -364,3 +364,45 @@ def test_a_response_model_named_in_another_file_is_a_read_model() -> None:
         ("app/routes.py", "PYD003", 14),  # `schemas.Draft.parse_obj`
         ("app/routes.py", "PYD003", 16),  # `schemas.User.from_orm`
     }
+
+
+def test_a_route_returning_a_service_methods_orm_value_builds_its_response_model() -> None:
+    files = {
+        "app/models.py": (
+            "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\n"
+            "class Base(DeclarativeBase):\n    pass\n\n"
+            "class User(Base):\n    __tablename__ = 'users'\n"
+            "    id: Mapped[str] = mapped_column(primary_key=True)\n"
+        ),
+        "app/schemas.py": (
+            "from pydantic import BaseModel\n\n"
+            "class UserRead(BaseModel):\n    id: str\n\n"
+            "class StatsRead(BaseModel):\n    count: int\n"
+        ),
+        "app/services.py": (
+            "from app.models import User\n\n"
+            "class BaseService:\n"
+            "    async def one(self, session, user_id: str) -> User | None:\n"
+            "        return await session.get(User, user_id)\n\n"
+            "class UserService(BaseService):\n"
+            "    async def stats(self) -> dict[str, int]:\n"
+            "        return {'count': 1}\n"
+        ),
+        "app/routes.py": (
+            "from typing import Annotated\n"
+            "from fastapi import APIRouter, Depends\n"
+            "from app.schemas import StatsRead, UserRead\n"
+            "from app.services import UserService\n\n"
+            "router = APIRouter()\n\n"
+            "@router.get('/users/{user_id}', response_model=UserRead)\n"
+            "async def read(user_id: str, service: Annotated[UserService, Depends()]):\n"
+            "    return await service.one(None, user_id)\n\n"
+            "@router.get('/stats', response_model=StatsRead)\n"
+            "async def stats(service: UserService = Depends()):\n"
+            "    return await service.stats()\n"
+        ),
+    }
+    units = [CodeUnit.from_path(p, s) for p, s in files.items()]
+    results = check_units(units, RuleSet.build())
+    found = [(r.unit.path, f.line) for r in results for f in r.findings if f.code == "PYD004"]
+    assert found == [("app/schemas.py", 3)]

@@ -8,9 +8,10 @@ A model is built from ORM objects when some function of the project:
 An ORM value is an instance or a list of ORM classes, as far as the code shows it: a call of
 an ORM class (`User(...)`), a session read (`db.get(User, id)`, `db.query(User).first()`,
 `session.scalars(...).all()`, `await db.execute(...)`, `User.query.get(id)`), a call of a
-project function annotated to return an ORM class, or a local name bound to one of these or
-annotated with an ORM class. `Model(**data)`, `Model(id=..., name=...)` and dict literals
-are not ORM values.
+project function annotated to return an ORM class (or returning such a value), the same for
+a method called on a parameter annotated with a project class (`service.get(id)`), or a
+local name bound to one of these or annotated with an ORM class. `Model(**data)`,
+`Model(id=..., name=...)` and dict literals are not ORM values.
 """
 
 from __future__ import annotations
@@ -231,6 +232,37 @@ def _is_session(node: cst.BaseExpression, scope: Scope, facts: Facts) -> bool:
     return False
 
 
+def _returns_orm(fn: cst.FunctionDef, facts: Facts, depth: int) -> bool:
+    """Whether a function gives ORM values: by its return annotation, else by what it
+    returns."""
+    if fn.returns is not None:
+        return _is_orm_class(fn.returns.annotation, facts)
+    inner = facts.scope_of(fn)
+    return any(
+        isinstance(stmt, cst.Return)
+        and stmt.value is not None
+        and _is_orm_value(stmt.value, inner, facts, depth + 1)
+        for stmt in _own_statements(fn)
+    )
+
+
+def _method(owner: ClassInfo, name: str, depth: int) -> tuple[cst.FunctionDef, Facts] | None:
+    """The method `name` of a class, its own or a base's (in any file of the project), with
+    the facts of the unit defining it."""
+    body = owner.node.body
+    for stmt in body.body if isinstance(body, cst.IndentedBlock) else ():
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            return stmt, owner.facts
+    if depth >= _MAX_DEPTH:
+        return None
+    for base in owner.bases:
+        info = owner.facts.class_of(base)
+        found = _method(info, name, depth + 1) if info is not None else None
+        if found is not None:
+            return found
+    return None
+
+
 def _is_orm_value(value: cst.BaseExpression, scope: Scope, facts: Facts, depth: int) -> bool:
     if depth > _MAX_DEPTH:
         return False
@@ -252,15 +284,16 @@ def _is_orm_value(value: cst.BaseExpression, scope: Scope, facts: Facts, depth: 
         return info.is_orm
     function = facts.function_of(target)
     if function is not None:
-        if function.node.returns is not None:
-            return _is_orm_class(function.node.returns.annotation, function.facts)
-        inner = function.facts.scope_of(function.node)
-        return any(
-            isinstance(stmt, cst.Return)
-            and stmt.value is not None
-            and _is_orm_value(stmt.value, inner, function.facts, depth + 1)
-            for stmt in _own_statements(function.node)
-        )
+        return _returns_orm(function.node, function.facts, depth)
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+        # `service.get(id)` with `service: UserService`: what that method returns.
+        for binding in scope.get(func.value.value, ()):
+            if binding.annotation is None:
+                continue
+            for owner in _classes_named(binding.annotation, facts):
+                method = _method(owner, func.attr.value, 0)
+                if method is not None and _returns_orm(*method, depth):
+                    return True
     # A chain of calls ending on a session read: `db.query(User).filter(...).first()`, or
     # result methods on a name bound to one (`rows.all()`).
     node: cst.BaseExpression = value

@@ -41,7 +41,9 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
     An ORM value is what the code shows to be an instance (or a list) of an ORM class: a call
     of the class, a session read (`db.get(User, id)`, `db.query(User).first()`,
     `session.scalars(...).all()`, `User.query.get(id)`), a call of a project function that is
-    annotated to return an ORM class or returns such a value, or a local name bound to one of
+    annotated to return an ORM class or returns such a value, a call of such a method on a
+    parameter annotated with a project class (`service.get(id)` with
+    `service: UserService`, its own method or a base's), or a local name bound to one of
     these or annotated with an ORM class. Sessions are known by their annotation or by the
     names `session`, `db`, `db_session`, `sess` (a guess from the name). A model built from
     dicts or keyword arguments (`UserRead(**data)`, `UserRead(id=u.id)`), and every read
