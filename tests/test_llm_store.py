@@ -144,3 +144,21 @@ def test_store_command_stats_export_import(
     assert main(["store", "--store", "copy.sqlite", "import", "m.jsonl"]) == 0
     out = capsys.readouterr().out
     assert "imported 3 responses" in out and "imported 0 responses" in out
+
+
+def test_a_claim_is_won_once_and_never_on_an_answered_key(tmp_path: Path) -> None:
+    a, b = reqs(2)
+    with Store(tmp_path / "s.sqlite") as one, Store(tmp_path / "s.sqlite") as two:
+        assert one.claim([a.key, b.key], "p1", lease=60) == {a.key, b.key}
+        assert two.claim([a.key, b.key], "p2", lease=60) == set()  # held by a live owner
+        # p1 answers `a`; its claim is released. p2 looked before the commit and claims
+        # after it: the answer is there, so `a` is not called again.
+        one.put(a.key, answer(a), a)
+        assert one.flush(timeout=10)
+        assert two.claim([a.key], "p2", lease=60) == set()
+        assert two.get(a.key) is not None
+        # An owner whose process has ended loses its claims; an expired lease too.
+        assert two.claim([b.key], "p2", lease=60, gone=lambda owner: owner == "p1") == {b.key}
+        assert one.claim([b.key], "p1", lease=60) == set()
+        assert two.claim([b.key], "p2", lease=-1) == {b.key}  # p2 renews (already expired)
+        assert one.claim([b.key], "p1", lease=60) == {b.key}

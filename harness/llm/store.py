@@ -421,30 +421,40 @@ class Store:
         gone: Callable[[str], bool] | None = None,
     ) -> set[str]:
         """Claim, in one transaction and for `lease` seconds, the keys no other live process
-        holds (`gone(owner)` says an owner's process has ended). A committed answer or error
-        releases a claim. Returns the keys won."""
+        holds (`gone(owner)` says an owner's process has ended) and none has answered yet. A
+        committed answer or error releases a claim; an answer committed after the caller
+        looked for it is seen here, so it is not paid for twice. Returns the keys won."""
         if not keys:
             return set()
         now = time.time()
         conn = self._conn()
-        marks = ",".join("?" * len(keys))
         with conn:
+            conn.execute("BEGIN IMMEDIATE")  # the check and the claim see one state
+            marks = ",".join("?" * len(keys))
+            found = conn.execute(f"SELECT key FROM responses WHERE key IN ({marks})", list(keys))
+            answered = {k for (k,) in found}
+            open_keys = [k for k in keys if k not in answered]
+            if not open_keys:
+                return set()
+            marks = ",".join("?" * len(open_keys))
             conn.executemany(
                 "INSERT INTO claims VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
                 " owner = excluded.owner, expires = excluded.expires"
                 " WHERE claims.expires < ? OR claims.owner = excluded.owner",
-                [(key, owner, now + lease, now) for key in keys],
+                [(key, owner, now + lease, now) for key in open_keys],
             )
             held = dict(
-                conn.execute(f"SELECT key, owner FROM claims WHERE key IN ({marks})", list(keys))
+                conn.execute(f"SELECT key, owner FROM claims WHERE key IN ({marks})", open_keys)
             )
-            taken = [k for k in keys if held.get(k) != owner and gone and gone(held.get(k, ""))]
+            taken = [
+                k for k in open_keys if held.get(k) != owner and gone and gone(held.get(k, ""))
+            ]
             if taken:
                 conn.executemany(
                     "UPDATE claims SET owner = ?, expires = ? WHERE key = ?",
                     [(owner, now + lease, k) for k in taken],
                 )
-        return {k for k in keys if held.get(k) == owner} | set(taken)
+        return {k for k in open_keys if held.get(k) == owner} | set(taken)
 
     def release_claims(self, owner: str) -> None:
         """Drop every claim `owner` still holds (its run is over)."""
