@@ -4,10 +4,14 @@ UTF-8 can carry."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from harness.errors import StoreError
+from harness.llm.types import request_key
 from harness.text import LONE_SURROGATE
 
 _INT64 = 2**63 - 1  # SQLite's INTEGER
@@ -63,3 +67,49 @@ def problem_text(err: Any) -> str:
     """One pydantic error as `field.path: message`."""
     where = ".".join(str(p) for p in err.get("loc", ())) or "record"
     return f"{where}: {err.get('msg', 'invalid')}"
+
+
+def read_records(path: str | Path) -> list[tuple[str, StoreRecord]]:
+    """Every record of a JSONL export with its request key, validated. Any invalid line
+    raises StoreError listing each one (`file:line: problem`)."""
+    src = Path(path)
+    try:
+        lines = src.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise StoreError(f"cannot read {src}: {exc.strerror}", path=str(src)) from None
+    except UnicodeDecodeError as exc:
+        raise StoreError(f"not UTF-8 text: {exc.reason}", path=str(src), line=1) from None
+    records: list[tuple[str, StoreRecord]] = []
+    problems: list[str] = []
+    first: int | None = None
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:  # json.loads keeps lone-surrogate escapes, which an export may hold
+            rec = StoreRecord.model_validate(json.loads(line))
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, or a huge integer
+            if isinstance(exc, ValidationError):
+                problems += [f"{src}:{lineno}: {problem_text(err)}" for err in exc.errors()[:5]]
+            else:
+                problems.append(f"{src}:{lineno}: not a JSON record: {exc}")
+            first = first or lineno
+            continue
+        key = request_key(rec.model, [dict(m) for m in rec.messages], rec.params, rec.sample)
+        if rec.key is not None and rec.key != key:
+            problems.append(
+                f"{src}:{lineno}: record key does not match its model/messages/params/sample"
+                " (edited by hand? re-export it from a store)"
+            )
+            first = first or lineno
+            continue
+        records.append((key, rec))
+    if problems:
+        shown = "\n".join(problems[:50])
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        raise StoreError(
+            f"{len(problems)} invalid record{'s' if len(problems) != 1 else ''},"
+            f" nothing imported:\n{shown}{more}",
+            path=str(src),
+            line=first,
+        )
+    return records

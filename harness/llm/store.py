@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from harness.errors import StoreError
-from harness.llm.records import StoreRecord, problem_text
-from harness.llm.types import Request, Response, request_key
+from harness.llm.records import read_records
+from harness.llm.types import Request, Response
 from harness.text import LONE_SURROGATE
 
 SCHEMA_VERSION = 1
@@ -517,68 +515,25 @@ class Store:
         Every line is validated first; any invalid line raises StoreError listing each one
         (`file:line: problem`), and nothing is imported.
         """
-        src = Path(path)
-        try:
-            lines = src.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise StoreError(f"cannot read {src}: {exc.strerror}", path=str(src)) from None
-        except UnicodeDecodeError as exc:
-            raise StoreError(f"not UTF-8 text: {exc.reason}", path=str(src), line=1) from None
         now = time.time()
-        rows: list[_Row] = []
-        problems: list[str] = []
-        first: int | None = None
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:  # json.loads keeps lone-surrogate escapes, which an export may hold
-                data = json.loads(line)
-            except (ValueError, RecursionError) as exc:  # JSONDecodeError, or a huge integer
-                problems.append(f"{src}:{lineno}: not a JSON record: {exc}")
-                first = first or lineno
-                continue
-            try:
-                rec = StoreRecord.model_validate(data)
-            except ValidationError as exc:
-                problems += [f"{src}:{lineno}: {problem_text(err)}" for err in exc.errors()[:5]]
-                first = first or lineno
-                continue
-            messages = [dict(m) for m in rec.messages]
-            key = request_key(rec.model, messages, rec.params, rec.sample)
-            if rec.key is not None and rec.key != key:
-                problems.append(
-                    f"{src}:{lineno}: record key does not match its model/messages/params/sample"
-                    " (edited by hand? re-export it from a store)"
-                )
-                first = first or lineno
-                continue
-            r = rec.response
-            rows.append(
-                (
-                    key,
-                    rec.model,
-                    _json_column(messages),
-                    _json_column(dict(rec.params)),
-                    rec.sample,
-                    _text_column(r.text),
-                    r.finish_reason,
-                    r.prompt_tokens,
-                    r.completion_tokens,
-                    r.cost,
-                    r.latency_ms,
-                    r.provider_model,
-                    now,
-                )
+        rows: list[_Row] = [
+            (
+                key,
+                rec.model,
+                _json_column([dict(m) for m in rec.messages]),
+                _json_column(dict(rec.params)),
+                rec.sample,
+                _text_column(rec.response.text),
+                rec.response.finish_reason,
+                rec.response.prompt_tokens,
+                rec.response.completion_tokens,
+                rec.response.cost,
+                rec.response.latency_ms,
+                rec.response.provider_model,
+                now,
             )
-        if problems:
-            shown = "\n".join(problems[:50])
-            more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
-            raise StoreError(
-                f"{len(problems)} invalid record{'s' if len(problems) != 1 else ''},"
-                f" nothing imported:\n{shown}{more}",
-                path=str(src),
-                line=first,
-            )
+            for key, rec in read_records(path)
+        ]
         self.flush()
         conn = self._conn()
         with conn:
