@@ -13,7 +13,9 @@ alpha of the default gate config (the pass rate and the rule move together: two 
 under the Holm correction). Prints, side by side, each test's false-alarm rate (no change)
 and power (a real drop). A last row gives the stratified test's power at the old test's
 false-alarm rate: its alpha is lowered, by bisection over the no-change trials, until it
-raises no more false alarms than the old test did.
+raises no more false alarms than the old test did. Last, both tests over a sweep of alpha
+(`--sweep`): their false alarms and power trace each test's curve, so that power can be
+read at equal false-alarm rates despite the tests' discrete steps.
 
     python benchmarks/bench_gate.py [--trials 1000] [--cases 10] [--samples 3] [--seed 1]
 """
@@ -97,6 +99,11 @@ def main() -> None:
     parser.add_argument("--base-rate", type=float, default=0.10)
     parser.add_argument("--rise", type=float, default=0.30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--sweep",
+        default="0.01,0.02,0.03,0.05,0.07,0.10",
+        help="alphas to run both tests at ('' for none)",
+    )
     args = parser.parse_args()
     gate = GateConfig()
     rng = random.Random(args.seed)
@@ -105,6 +112,7 @@ def main() -> None:
     hits = dict.fromkeys(tests, 0)
     skewed = dict.fromkeys(tests, 0)
     kept: dict[str, list[tuple[CellBaseline, CellBaseline]]] = {"null": [], "drop": [], "mix": []}
+    old: dict[str, list[tuple[CellBaseline, CellBaseline]]] = {"null": [], "drop": []}
     full = [args.samples] * args.cases
     for _ in range(args.trials):
         rates = case_rates(rng, args.cases, args.base_rate)
@@ -129,6 +137,8 @@ def main() -> None:
                 tally[name] += regressed(base, cur, gate)
                 if name == "stratified" and scenario in kept:
                     kept[scenario].append((base, cur))
+                elif name == "unpaired" and scenario in old:
+                    old[scenario].append((base, cur))
     print(
         f"{args.trials} trials per scenario: {args.cases} cases x {args.samples} samples, "
         f"one rule at mean baseline rate {args.base_rate:.0%} (case difficulty varies), "
@@ -150,6 +160,15 @@ def main() -> None:
         f"{label:26} {alarm_rate(kept['null'], matched):>25.1%}"
         f" {alarm_rate(kept['drop'], matched):>18.1%} {alarm_rate(kept['mix'], matched):>32.1%}"
     )
+    sweep = [float(a) for a in args.sweep.split(",") if a.strip()]
+    if sweep:
+        print(f"\n{'alpha':>6} {'unpaired: false alarms, power':>31} {'stratified: same':>26}")
+    for a in sweep:
+        at = gate.model_copy(update={"alpha": a})
+        print(
+            f"{a:>6.2f} {alarm_rate(old['null'], at):>21.1%} {alarm_rate(old['drop'], at):>9.1%}"
+            f" {alarm_rate(kept['null'], at):>16.1%} {alarm_rate(kept['drop'], at):>9.1%}"
+        )
 
 
 if __name__ == "__main__":
