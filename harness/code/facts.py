@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 import libcst as cst
+import libcst.matchers as m
 
 from harness.code.known import (
     ABSTRACT_BASES,
@@ -42,6 +43,9 @@ from harness.code.names import (
     scope_statements,
 )
 from harness.code.unit import Role
+
+#: `db.Model` as a base: the Flask-SQLAlchemy idiom.
+FLASK_MODEL_BASE = m.Attribute(value=m.Name("db"), attr=m.Name("Model"))
 
 
 class ClassKind(StrEnum):
@@ -503,6 +507,13 @@ def collect(
         and "SQLModel" not in facts.imports
     ):
         facts.fragment = SQLMODEL_FRAGMENT
+    # A fragment's `class Item(db.Model)` with `db` bound nowhere: Flask-SQLAlchemy's `db`.
+    if (
+        "db" not in facts.imports
+        and "db" not in facts.bound
+        and any(m.matches(a.value, FLASK_MODEL_BASE) for node in class_nodes for a in node.bases)
+    ):
+        facts.flask_db |= {"db"}
     # Statements come in source order, so a local base is classified before its subclasses.
     for node in class_nodes:
         bases = tuple(facts.resolve(_generic_origin(arg.value)) for arg in node.bases)

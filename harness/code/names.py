@@ -112,6 +112,7 @@ FRAGMENT: dict[str, str] = {
         )
     },
     "SQLAlchemyError": "sqlalchemy.exc.SQLAlchemyError",
+    "sa": "sqlalchemy",  # the alias SQLAlchemy's own docs use: `sa.Column(sa.Integer)`
     **{n: f"fastapi.{n}" for n in ("HTTPException", "APIRouter", "Depends", "FastAPI")},
     **{
         n: f"typing.{n}"

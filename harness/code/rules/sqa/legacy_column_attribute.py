@@ -23,10 +23,12 @@ class LegacyColumnAttribute(DeclarativeModelRule):
     another library. A class with `Column` attributes that is neither mapped nor used as a
     base of a mapped class in the same file is not checked.
 
-    Fragments: in code that imports nothing ("the rest is unchanged"), `Column` resolve to the
-    library's names when neither the unit nor its project binds them; a name the code binds to
-    something else never does. A class with an unknown base is an ORM class when its body has
-    `__tablename__` or `Column(...)` / `mapped_column(...)` attributes.
+    Fragments: in code that imports nothing ("the rest is unchanged"), `Column` and the `sa.`
+    alias (`sa.Column`) resolve to the library's names when neither the unit nor its project
+    binds them, and `db.Model` as a base with `db` bound nowhere is Flask-SQLAlchemy's; a
+    name the code binds to something else never does. A class with an unknown base is an ORM
+    class when its body has `__tablename__` or `Column(...)` / `mapped_column(...)`
+    attributes.
 
     ## Why is this bad?
     `Column` attributes are the SQLAlchemy 1.x declarative style. Type checkers see them
@@ -74,6 +76,19 @@ class LegacyColumnAttribute(DeclarativeModelRule):
     name = "legacy-column-attribute"
     message = "ORM attribute declared with `Column(...)`; use `Mapped[...] = mapped_column(...)`"
     valid = (
+        # `sa` and `db` bound to something else are never the libraries'.
+        Valid("""
+            from adapters import Database, sa
+
+            db = Database()
+
+            class User(Base):
+                __tablename__ = "users"
+                name = sa.Column(sa.String(50))
+
+            class Item(db.Model):
+                title = db.Column(db.String(80))
+            """),
         # A name bound to something else is never read as the library's.
         Valid(
             """
@@ -162,6 +177,18 @@ class LegacyColumnAttribute(DeclarativeModelRule):
             '''),
     )
     invalid = (
+        # A fragment through the `sa.` alias and Flask-SQLAlchemy's `db`, neither imported.
+        Invalid(
+            """
+            class User(Base):
+                __tablename__ = "users"
+                name = sa.Column(sa.String(50))
+
+            class Item(db.Model):
+                title = db.Column(db.String(80))
+            """,
+            count=2,
+        ),
         # A fragment that imports nothing: the well-known names mean the library's.
         Invalid(
             """
