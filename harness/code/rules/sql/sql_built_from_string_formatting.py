@@ -31,6 +31,16 @@ TEXT_FUNCTIONS = frozenset(
 )
 #: `"...".format(...)` or `template.format(...)`.
 FORMAT_METHOD_CALL = m.Call(func=m.Attribute(attr=m.Name("format")))
+#: `"<literal>".join(one argument)`.
+JOIN_CALL = m.Call(
+    func=m.Attribute(value=m.SimpleString(), attr=m.Name("join")), args=[m.Arg(keyword=None)]
+)
+#: A string literal, or a list / tuple of them (`["%s"]`).
+STRING_LITERALS = (
+    m.SimpleString()
+    | m.List(elements=[m.Element(m.SimpleString())])
+    | m.Tuple(elements=[m.Element(m.SimpleString())])
+)
 #: Literal scalars (strings are handled apart, since f-strings may interpolate).
 LITERAL_SCALAR = (
     m.Integer() | m.Float() | m.Imaginary() | m.Name("None") | m.Name("True") | m.Name("False")
@@ -86,7 +96,11 @@ def classify(node: cst.BaseExpression, lookup: Lookup) -> Kind:
         if isinstance(node.operator, cst.Modulo) and left is not Kind.OTHER:
             right = classify(node.right, lookup)
             return Kind.LITERAL if left is right is Kind.LITERAL else Kind.DYNAMIC
+        if isinstance(node.operator, cst.Multiply):
+            return _repeat(node, lookup)
         return Kind.OTHER
+    if m.matches(node, JOIN_CALL):  # `", ".join(f":id{i}" for i in range(n))`
+        return _joined(node.args[0].value, lookup)  # type: ignore[attr-defined]
     if m.matches(node, FORMAT_METHOD_CALL):
         args = [classify(a.value, lookup) for a in node.args]  # type: ignore[attr-defined]
         if any(k is not Kind.LITERAL for k in args):
@@ -100,6 +114,36 @@ def classify(node: cst.BaseExpression, lookup: Lookup) -> Kind:
         inner = classify(node.expression, lookup)
         return Kind.LITERAL if inner is Kind.LITERAL else Kind.OTHER
     return Kind.OTHER
+
+
+def _repeat(node: cst.BinaryOperation, lookup: Lookup) -> Kind:
+    """`"?" * n`, `["%s"] * len(ids)`: text repeated from a string literal is literal."""
+    for text, count in ((node.left, node.right), (node.right, node.left)):
+        if m.matches(text, STRING_LITERALS) and classify(count, lookup) is not Kind.DYNAMIC:
+            return Kind.LITERAL
+    return Kind.OTHER
+
+
+def _joined(items: cst.BaseExpression, lookup: Lookup) -> Kind:
+    """What `sep.join(items)` holds: its items' kind. A comprehension's loop variable over
+    `range(...)`, or the index of `enumerate(...)`, is a number."""
+    if not isinstance(items, cst.ListComp | cst.GeneratorExp | cst.SetComp):
+        return classify(items, lookup)
+    numbers: set[str] = set()
+    comp: cst.CompFor | None = items.for_in
+    while comp is not None:
+        call = comp.iter
+        if isinstance(comp.target, cst.Name) and m.matches(call, m.Call(func=m.Name("range"))):
+            numbers.add(comp.target.value)
+        elif (
+            isinstance(comp.target, cst.Tuple)
+            and comp.target.elements
+            and isinstance(comp.target.elements[0].value, cst.Name)
+            and m.matches(call, m.Call(func=m.Name("enumerate")))
+        ):
+            numbers.add(comp.target.elements[0].value.value)
+        comp = comp.inner_for_in
+    return classify(items.elt, lambda name: Kind.LITERAL if name in numbers else lookup(name))
 
 
 def _statement_arg(call: cst.Call) -> cst.BaseExpression | None:
@@ -129,10 +173,14 @@ class SqlBuiltFromStringFormatting(CodeRule):
     (`"SELECT " + "1"`, implicit concatenation), f-strings that interpolate only literal
     constants (a module-level `TABLE = "users"` or a local name bound only to literals), and
     parametrized queries (`text("... WHERE id = :id"), {"id": x}`,
-    `cur.execute("... = %s", (x,))`). Strings that merely contain SQL are not flagged unless
-    they reach one of the calls above. Interpolating an attribute (`{settings.schema}`) or a
-    call result counts as input. A function parameter passed straight to a sink
-    (`cur.execute(query)`) is not flagged: the text is built elsewhere.
+    `cur.execute("... = %s", (x,))`), with bind markers built for an `IN` list: a string
+    literal repeated (`"?" * len(ids)`, `["%s"] * n`) or joined
+    (`", ".join(f":id{i}" for i in range(n))`, where a loop variable over `range()` or the
+    index of `enumerate()` is a number). Joining the values themselves is flagged. Strings
+    that merely contain SQL are not flagged unless they reach one of the calls above.
+    Interpolating an attribute (`{settings.schema}`) or a call result counts as input. A
+    function parameter passed straight to a sink (`cur.execute(query)`) is not flagged: the
+    text is built elsewhere.
 
     Fragments: in code that imports nothing ("the rest is unchanged"), `text` resolve to the
     library's names when neither the unit nor its project binds them; a name the code binds to
@@ -170,6 +218,22 @@ class SqlBuiltFromStringFormatting(CodeRule):
     name = "sql-built-from-string-formatting"
     message = "SQL text is built by string formatting; pass values as bound parameters"
     valid = (
+        # Placeholders for an IN list: the text holds only bind markers, the values are bound.
+        Valid("""
+            from sqlalchemy import text
+
+            def by_ids(session, ids):
+                marks = ", ".join(f":id{i}" for i in range(len(ids)))
+                params = {f"id{i}": v for i, v in enumerate(ids)}
+                return session.execute(text(f"SELECT * FROM t WHERE id IN ({marks})"), params)
+
+            def by_ids_sqlite(cur, ids):
+                cur.execute(f"SELECT * FROM t WHERE id IN ({','.join('?' * len(ids))})", ids)
+
+            def by_ids_pg(cur, ids):
+                marks = ", ".join(["%s"] * len(ids))
+                cur.execute("SELECT * FROM t WHERE id IN (" + marks + ")", ids)
+            """),
         # A name bound to something else is never read as the library's.
         Valid(
             """
@@ -313,6 +377,15 @@ class SqlBuiltFromStringFormatting(CodeRule):
             import sys
             sql = 'SELECT * FROM t WHERE id = ' + sys.argv[1]
             cursor.execute(sql=sql)
+            """,
+            line=3,
+        ),
+        # Joining the values themselves splices input into the text.
+        Invalid(
+            """
+            def by_names(cur, names):
+                listed = ", ".join(f"'{n}'" for n in names)
+                cur.execute(f"SELECT * FROM t WHERE name IN ({listed})")
             """,
             line=3,
         ),
