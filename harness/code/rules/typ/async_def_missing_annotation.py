@@ -9,6 +9,10 @@ from harness.registry import Invalid, Valid
 
 #: Names of the implicit first parameter of a method.
 IMPLICIT_FIRST_PARAMS = frozenset({"self", "cls"})
+#: Decorators of test fixtures, whose parameters are other fixtures injected by name.
+FIXTURE_DECORATORS = frozenset(
+    {"pytest.fixture", "pytest_asyncio.fixture", "pytest_asyncio.plugin.fixture"}
+)
 
 
 def _params(params: cst.Parameters) -> Iterator[tuple[str, cst.Param]]:
@@ -31,6 +35,10 @@ class AsyncDefMissingAnnotation(CodeRule):
     parameter of a method defined directly in a class body do not. Nested `async def`s are
     checked too. The finding is reported once per function, at its name, and lists what is
     missing.
+
+    pytest tests (`async def test_...`) and fixtures (`@pytest.fixture`,
+    `@pytest_asyncio.fixture`) are not checked: pytest injects their parameters by name,
+    and nothing reads their annotations.
 
     ## Why is this bad?
     FastAPI reads parameter annotations to decide what is a path, query or body parameter
@@ -58,6 +66,17 @@ class AsyncDefMissingAnnotation(CodeRule):
     name = "async-def-missing-annotation"
     message = "`async def` lacks parameter or return annotations"
     valid = (
+        # Tests and fixtures: pytest injects their parameters by name.
+        Valid("""
+            import pytest_asyncio
+
+            @pytest_asyncio.fixture
+            async def client(app):
+                yield app
+
+            async def test_create_user(client, session):
+                assert await client.post("/users")
+            """),
         Valid("""
             async def get(user_id: int) -> dict[str, int]:
                 return {}
@@ -151,7 +170,7 @@ class AsyncDefMissingAnnotation(CodeRule):
     )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.asynchronous is None:
+        if node.asynchronous is None or self._is_test(node):
             return
         self.site()
         params = list(_params(node.params))
@@ -170,6 +189,16 @@ class AsyncDefMissingAnnotation(CodeRule):
                 node.name,
                 f"`async def {node.name.value}` lacks annotations for: {', '.join(missing)}",
             )
+
+    def _is_test(self, node: cst.FunctionDef) -> bool:
+        """A pytest test (`test_*`) or fixture: pytest injects its parameters by name."""
+        if node.name.value.startswith("test_"):
+            return True
+        for deco in node.decorators:
+            target = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
+            if self.facts.resolve(target) in FIXTURE_DECORATORS:
+                return True
+        return False
 
     def _is_method(self, node: cst.FunctionDef) -> bool:
         stack = self.ancestors  # [..., ClassDef, IndentedBlock, FunctionDef]
