@@ -119,13 +119,25 @@ def test_select_and_ignore_cover_rules_and_ruff(
     assert not any(c.startswith("ruff:") for _, c, _ in _found(json.loads(out)))
 
 
-def test_role_override(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(FIXTURE)
-    base = ["check-code", "app/routers/users.py", "--no-ruff", "--select", "SVC001"]
+def test_role_override(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    helpers = tmp_path / "helpers.py"
+    helpers.write_text(
+        "from fastapi import HTTPException\n\n"
+        "def require(found):\n"
+        "    if not found:\n"
+        "        raise HTTPException(status_code=404)\n"
+    )
+    base = ["check-code", str(helpers), "--no-ruff", "--select", "SVC001"]
     assert _run(base, capsys)[0] == 0
     code, out, _ = _run([*base, "--role", "service"], capsys)
     assert code == 1
-    assert "app/routers/users.py:19:9: SVC001" in out
+    assert f"{helpers}:5:9: SVC001" in out
+    # A route is HTTP code whatever the module's role.
+    monkeypatch.chdir(FIXTURE)
+    route = ["check-code", "app/routers/users.py", "--no-ruff", "--select", "SVC001"]
+    assert _run([*route, "--role", "service"], capsys)[0] == 0
 
 
 def test_usage_errors_exit_two(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -139,6 +139,13 @@ SESSION_TYPES = frozenset(
     }
 )
 
+#: FastAPI's parameter functions: defaults (or `Annotated` metadata) that FastAPI resolves
+#: per request. A function taking one is part of the HTTP layer (a dependency).
+FASTAPI_PARAMETERS = tuple(
+    f"fastapi.{n}"
+    for n in ("Depends", "Security", "Query", "Path", "Body", "Header", "Cookie", "Form", "File")
+)
+
 #: Top-level packages of the libraries the rules know: never looked for in the project
 #: (unless it has a module of that name), and a base from one of them that is not a
 #: declarative base does not make a class an ORM class.

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
+from harness.code.known import FASTAPI_PARAMETERS
 from harness.code.suppress import is_suppressed
 from harness.code.unit import CodeUnit
 from harness.errors import ToolError
@@ -29,10 +30,7 @@ _SYNTAX_CODES = frozenset({"E999", "invalid-syntax", "syntax-error"})
 _ERROR_PREFIXES = ("F", "E9")
 #: FastAPI's parameter functions are meant as defaults (`db: Session = Depends(get_db)`):
 #: ruff's B008 is told so, as its docs advise for FastAPI.
-IMMUTABLE_CALLS = tuple(
-    f"fastapi.{n}"
-    for n in ("Depends", "Security", "Query", "Path", "Body", "Header", "Cookie", "Form", "File")
-)
+IMMUTABLE_CALLS = FASTAPI_PARAMETERS
 
 
 @cache

@@ -4,6 +4,9 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from harness.code.known import FASTAPI_PARAMETERS
+from harness.code.matchers import unwrap_annotated
+from harness.code.provides import ROUTE_METHODS
 from harness.code.rule import CodeRule
 from harness.code.unit import Role
 from harness.registry import Invalid, Valid
@@ -49,7 +52,10 @@ class HttpExceptionInService(CodeRule):
     path: `services/`, `user_repository.py`, `crud.py`), and, in any module, a class whose
     name says it is one: it ends in `Service`, `Repository`, `Repo`, `UseCase` or `DAO`, or
     starts with `CRUD` (`class OrderService`, `class CRUDUser`). That second part is a guess
-    from the name.
+    from the name. Routes and FastAPI dependencies are HTTP code wherever they live: a
+    function decorated as a route, or taking a parameter that defaults to (or is annotated
+    with) `Depends(...)`, `Security(...)`, `Header(...)`, ... is not checked, such as
+    `get_current_user(token: str = Depends(oauth2))` in `services/auth.py`.
 
     Fragments: in code that imports nothing ("the rest is unchanged"), `HTTPException` resolve
     to the library's names when neither the unit nor its project binds them; a name the code
@@ -170,6 +176,25 @@ class HttpExceptionInService(CodeRule):
                     raise HTTPException(status_code=403)
             """,
             role="other",
+        ),
+        # A FastAPI dependency and a route are HTTP code, even in a service module.
+        Valid(
+            """
+            from typing import Annotated
+            from fastapi import Depends, Header, HTTPException
+
+            def get_current_user(token: str = Depends(oauth2_scheme)):
+                if token is None:
+                    raise HTTPException(status_code=401)
+
+            def api_key(key: Annotated[str, Header()]):
+                raise HTTPException(status_code=403)
+
+            @router.get("/me")
+            def me():
+                raise HTTPException(status_code=404)
+            """,
+            role="service",
         ),
         # Catching it is not raising it.
         Valid("""
@@ -328,12 +353,37 @@ class HttpExceptionInService(CodeRule):
         )
 
     def _in_service(self) -> bool:
+        stack = self.ancestors
+        function = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), None)
+        if function is not None and self._http_layer(function):
+            return False
         if self.facts.role in SERVICE_ROLES:
             return True
-        return any(
-            isinstance(node, cst.ClassDef) and is_service_name(node.name.value)
-            for node in self.ancestors
-        )
+        return any(isinstance(n, cst.ClassDef) and is_service_name(n.name.value) for n in stack)
+
+    def _http_layer(self, fn: cst.FunctionDef) -> bool:
+        """A route (`@router.get(...)`) or a FastAPI dependency (a parameter defaulting to,
+        or annotated with, `Depends(...)`, `Header(...)`, ...): HTTP code, wherever it is."""
+        for deco in fn.decorators:
+            call = deco.decorator
+            if (
+                isinstance(call, cst.Call)
+                and isinstance(call.func, cst.Attribute)
+                and call.func.attr.value in (*ROUTE_METHODS, "route", "api_route")
+            ):
+                return True
+        params = (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params)
+        for param in params:
+            if isinstance(param.default, cst.Call) and self._is_parameter(param.default):
+                return True
+            if param.annotation is not None:  # `Annotated[str, Header()]`
+                _, extras = unwrap_annotated(param.annotation.annotation, self.facts)
+                if any(isinstance(x, cst.Call) and self._is_parameter(x) for x in extras):
+                    return True
+        return False
+
+    def _is_parameter(self, call: cst.Call) -> bool:
+        return self.facts.resolve(call.func) in FASTAPI_PARAMETERS
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if self._in_service():
