@@ -13,7 +13,7 @@ body's model + messages.
 
 Faults (`FAULTS`): "429" (no Retry-After), "429-retry-after" (Retry-After: `retry_after`
 seconds), "500", "hang" (no answer for `hang_seconds`), "malformed" (200 with a broken JSON
-body), "empty" (200 with empty content), "401", "404". Injected by probability with a seeded
+body), "empty" (200 with empty content), "401", "403", "404". Injected by probability with a seeded
 RNG (`rates`), by a scripted sequence consumed in arrival order (`script`), per key
 (`script_for_key`), or always for given models (`auth_fail_models`).
 
@@ -38,7 +38,18 @@ from typing import Any
 
 from aiohttp import web
 
-FAULTS = ("429", "429-retry-after", "500", "hang", "malformed", "empty", "401", "404", "context")
+FAULTS = (
+    "429",
+    "429-retry-after",
+    "500",
+    "hang",
+    "malformed",
+    "empty",
+    "401",
+    "403",
+    "404",
+    "context",
+)
 
 ReplyFn = Callable[[str, list[dict[str, Any]]], str]
 
@@ -225,6 +236,8 @@ class FakeOpenAI:
             # Like some providers, echo the key back: the client must never store it.
             auth = request.headers.get("Authorization", "").removeprefix("Bearer ")
             return _error(401, "invalid_api_key", f"Incorrect API key provided: {auth}")
+        if fault == "403":
+            return _error(403, "permission_denied", "Your key may not use this model")
         if fault == "404":
             return _error(404, "model_not_found", f"The model `{model}` does not exist")
         if fault == "context":

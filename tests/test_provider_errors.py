@@ -44,7 +44,11 @@ def test_a_refused_connection_names_the_host_and_is_not_retried(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     ("fault", "kind", "cause"),
-    [("401", AUTH, "401 invalid key"), ("404", NOT_FOUND, "404 model not found")],
+    [
+        ("401", AUTH, "401 invalid key"),
+        ("403", AUTH, "403 permission denied"),
+        ("404", NOT_FOUND, "404 model not found"),
+    ],
 )
 def test_permanent_errors_say_what_is_wrong_once(
     tmp_path: Path, fault: str, kind: str, cause: str
