@@ -347,3 +347,21 @@ def test_two_processes_sharing_a_store_make_one_call_per_key(tmp_path: Path) -> 
     assert {r.status for r in a + b} == {"scored"}
     # each answer was paid once, and the other run read it from the store
     assert sum(not r.usage.cached for r in a + b) == len(attempts)
+
+
+def test_a_process_waiting_on_a_key_reuses_the_error_the_other_one_got(tmp_path: Path) -> None:
+    # The first call of all fails (max_attempts is 1): the process that made it records the
+    # error; the one waiting on that key's claim reuses it instead of calling again.
+    with FakeOpenAI(latency=0.2, script=["500"]) as server:
+        cfg = project(tmp_path, server.url, concurrency=4)
+        first = evaluate(tmp_path, cfg, run_id="a", name="a")
+        second = evaluate(tmp_path, cfg, run_id="b", name="b")
+        codes = (first.wait(), second.wait())
+        attempts = dict(server.attempts)
+    assert set(attempts.values()) == {1}, {k: n for k, n in attempts.items() if n > 1}
+    a = read_results(results_of(tmp_path, "a"))
+    b = read_results(results_of(tmp_path, "b"))
+    failed = [r for r in a + b if r.status == "provider-error"]
+    assert len(failed) == 2 and failed[0].key == failed[1].key
+    assert codes == (0, 0)  # the run completed; its one error is listed, not scored
+    assert any("remembered from an earlier run" in (r.error or "") for r in failed)

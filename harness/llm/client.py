@@ -339,11 +339,14 @@ class Runner:
 
     async def _await_others(self, workers: list[asyncio.Task[None]]) -> None:
         """Answer the requests another process was calling: from the store once it has the
-        answer, or by calling ourselves once its claim has expired."""
+        answer (or, unless `retry_errors`, the error it got), or by calling ourselves once
+        its claim has expired."""
         while self._waiting and not self._stopping:
             await asyncio.sleep(CLAIM_POLL)
             waiting, self._waiting = self._waiting, []
-            hits = self.store.get_many([r.key for r in waiting])
+            hits = dict(self.store.get_many([r.key for r in waiting]))
+            if not self.retry_errors:
+                hits.update(self._remembered([r for r in waiting if r.key not in hits]))
             rest = [r for r in waiting if r.key not in hits]
             won = self.store.claim([r.key for r in rest], self._owner, self._lease, _owner_gone)
             for req in waiting:
