@@ -16,7 +16,7 @@ local name bound to one of these or annotated with an ORM class. `Model(**data)`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import libcst as cst
 
@@ -60,53 +60,42 @@ _MAX_NODES = 400
 
 def orm_built_models(facts: Facts) -> frozenset[int]:
     """`id()` of the ClassDef of every model the project shows built from ORM objects."""
-    project = facts.project
-    if project is None:
-        key = ("orm-built", 0)
-        cached = facts.memo.get(key)
-        if cached is None:
-            cached = facts.memo[key] = frozenset(_scan(facts))
-        return cached  # type: ignore[return-value]
-    found = project.shared(
-        "orm-built", lambda: frozenset(i for f in project.units() for i in _scan(f))
-    )
-    return found  # type: ignore[return-value]
+    return _over_project(facts, "orm-built", _function)
 
 
 def response_model_classes(facts: Facts) -> frozenset[int]:
     """`id()` of the ClassDef of every model some route of the project (or of the unit,
     without a project) names as its `response_model=`, also as `schemas.UserRead` or
     `list[UserRead]`."""
+    return _over_project(
+        facts, "response-models", lambda fn, f: (id(i.node) for i in _response_models(fn, f))
+    )
+
+
+def _over_project(
+    facts: Facts, key: str, scan: Callable[[cst.FunctionDef, Facts], Iterable[int]]
+) -> frozenset[int]:
+    """What `scan` finds in every function of the project (or of the unit, without a
+    project), computed once."""
+
+    def over(units: Iterable[Facts]) -> frozenset[int]:
+        return frozenset(
+            i
+            for f in units
+            if f.module is not None
+            for stmt in iter_statements(f.module)
+            if isinstance(stmt, cst.FunctionDef)
+            for i in scan(stmt, f)
+        )
+
     project = facts.project
     if project is None:
-        key = ("response-models", 0)
-        cached = facts.memo.get(key)
+        memo_key = (key, 0)
+        cached = facts.memo.get(memo_key)
         if cached is None:
-            cached = facts.memo[key] = frozenset(_routes_models(facts))
+            cached = facts.memo[memo_key] = over([facts])
         return cached  # type: ignore[return-value]
-    found = project.shared(
-        "response-models",
-        lambda: frozenset(i for f in project.units() for i in _routes_models(f)),
-    )
-    return found  # type: ignore[return-value]
-
-
-def _routes_models(facts: Facts) -> Iterator[int]:
-    module = facts.module
-    if module is None:
-        return
-    for stmt in iter_statements(module):
-        if isinstance(stmt, cst.FunctionDef):
-            yield from (id(info.node) for info in _response_models(stmt, facts))
-
-
-def _scan(facts: Facts) -> Iterator[int]:
-    module = facts.module
-    if module is None:
-        return
-    for stmt in iter_statements(module):
-        if isinstance(stmt, cst.FunctionDef):
-            yield from _function(stmt, facts)
+    return project.shared(key, lambda: over(project.units()))  # type: ignore[return-value]
 
 
 def _function(fn: cst.FunctionDef, facts: Facts) -> Iterator[int]:
