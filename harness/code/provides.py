@@ -56,14 +56,33 @@ def _offers(module: cst.Module, facts: Facts) -> Iterator[Offer]:
             yield from _routes(deco.decorator, name)
 
 
+#: Decorator methods that declare a route for the methods given in `methods=`.
+ROUTE_ANY = ("route", "api_route")
+
+
+def _route_call(decorator: cst.BaseExpression) -> tuple[cst.Call, str] | None:
+    """The call and its method name when `decorator` declares a route."""
+    if isinstance(decorator, cst.Call) and isinstance(decorator.func, cst.Attribute):
+        attr = decorator.func.attr.value
+        if attr in ROUTE_METHODS or attr in ROUTE_ANY:
+            return decorator, attr
+    return None
+
+
+def is_route(decorator: cst.BaseExpression) -> bool:
+    """`@router.get(...)`, `@app.post(...)`, `@bp.route(...)`: a route decorator."""
+    return _route_call(decorator) is not None
+
+
 def _routes(decorator: cst.BaseExpression, name: str) -> Iterator[Offer]:
     """`@router.get("/orders/{id}")`, `@app.post(path=...)`, `@bp.route("/x", methods=["GET",
     "PUT"])` (one offer per method)."""
-    if not isinstance(decorator, cst.Call) or not isinstance(decorator.func, cst.Attribute):
+    found = _route_call(decorator)
+    if found is None:
         return
-    attr = decorator.func.attr.value
+    call, attr = found
     path = None
-    for i, arg in enumerate(decorator.args):
+    for i, arg in enumerate(call.args):
         keyword = arg.keyword.value if arg.keyword is not None else None
         if (keyword is None and i == 0) or keyword in ("path", "rule"):
             value = arg.value
@@ -71,17 +90,17 @@ def _routes(decorator: cst.BaseExpression, name: str) -> Iterator[Offer]:
                 path = value.evaluated_value
     if attr in ROUTE_METHODS:
         yield Offer("route", name, ROUTE_METHODS[attr], path)
-    elif attr in ("route", "api_route"):
+    else:  # ROUTE_ANY
         methods = ["GET"]
-        for arg in decorator.args:
+        for arg in call.args:
             if arg.keyword is not None and arg.keyword.value == "methods":
                 value = arg.value
                 if isinstance(value, cst.List | cst.Tuple | cst.Set):
-                    found = [
+                    listed = [
                         str(el.value.evaluated_value).upper()
                         for el in value.elements
                         if isinstance(el.value, cst.SimpleString)
                     ]
-                    methods = found or methods
+                    methods = listed or methods
         for method in methods:
             yield Offer("route", name, method, path)

@@ -6,7 +6,7 @@ import libcst as cst
 
 from harness.code.known import FASTAPI_PARAMETERS
 from harness.code.matchers import unwrap_annotated
-from harness.code.provides import ROUTE_METHODS
+from harness.code.provides import is_route
 from harness.code.rule import CodeRule
 from harness.code.unit import Role
 from harness.registry import Invalid, Valid
@@ -364,14 +364,8 @@ class HttpExceptionInService(CodeRule):
     def _http_layer(self, fn: cst.FunctionDef) -> bool:
         """A route (`@router.get(...)`) or a FastAPI dependency (a parameter defaulting to,
         or annotated with, `Depends(...)`, `Header(...)`, ...): HTTP code, wherever it is."""
-        for deco in fn.decorators:
-            call = deco.decorator
-            if (
-                isinstance(call, cst.Call)
-                and isinstance(call.func, cst.Attribute)
-                and call.func.attr.value in (*ROUTE_METHODS, "route", "api_route")
-            ):
-                return True
+        if any(is_route(deco.decorator) for deco in fn.decorators):
+            return True
         params = (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params)
         for param in params:
             if isinstance(param.default, cst.Call) and self._is_parameter(param.default):
