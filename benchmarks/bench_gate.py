@@ -18,6 +18,7 @@ raises no more false alarms than the old test did. Last, both tests over a sweep
 read at equal false-alarm rates despite the tests' discrete steps.
 
     python benchmarks/bench_gate.py [--trials 1000] [--cases 10] [--samples 3] [--seed 1]
+        [--concentration K]
 """
 
 from __future__ import annotations
@@ -33,8 +34,16 @@ from harness.regress import Kind, compare_cell
 RULE = "EXC001"
 
 
-def case_rates(rng: random.Random, cases: int, base_rate: float) -> list[float]:
-    """Per-case violation rates with mean about `base_rate`, spread by case difficulty."""
+def case_rates(
+    rng: random.Random, cases: int, base_rate: float, concentration: float | None = None
+) -> list[float]:
+    """Per-case violation rates with mean about `base_rate`, spread by case difficulty.
+
+    With `concentration`, rates are Beta-distributed with that a + b: the smaller, the more
+    cases never fail and the more nearly always do."""
+    if concentration:
+        a, b = base_rate * concentration, (1 - base_rate) * concentration
+        return [min(0.95, rng.betavariate(a, b)) for _ in range(cases)]
     weights = [rng.random() ** 2 for _ in range(cases)]  # a few hard cases, many easy ones
     scale = base_rate * cases / sum(weights)
     return [min(0.95, w * scale) for w in weights]
@@ -100,6 +109,12 @@ def main() -> None:
     parser.add_argument("--rise", type=float, default=0.30)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--concentration",
+        type=float,
+        default=None,
+        help="Beta(a, b) case rates with a + b = this (smaller: cases differ more)",
+    )
+    parser.add_argument(
         "--sweep",
         default="0.01,0.02,0.03,0.05,0.07,0.10",
         help="alphas to run both tests at ('' for none)",
@@ -115,7 +130,7 @@ def main() -> None:
     old: dict[str, list[tuple[CellBaseline, CellBaseline]]] = {"null": [], "drop": []}
     full = [args.samples] * args.cases
     for _ in range(args.trials):
-        rates = case_rates(rng, args.cases, args.base_rate)
+        rates = case_rates(rng, args.cases, args.base_rate, args.concentration)
         worse = [
             min(0.99, r + args.rise) if k < args.cases // 2 else r for k, r in enumerate(rates)
         ]
@@ -139,9 +154,10 @@ def main() -> None:
                     kept[scenario].append((base, cur))
                 elif name == "unpaired" and scenario in old:
                     old[scenario].append((base, cur))
+    spread = f"Beta, a + b = {args.concentration}" if args.concentration else "difficulty varies"
     print(
         f"{args.trials} trials per scenario: {args.cases} cases x {args.samples} samples, "
-        f"one rule at mean baseline rate {args.base_rate:.0%} (case difficulty varies), "
+        f"one rule at mean baseline rate {args.base_rate:.0%} (case rates: {spread}), "
         f"drop: +{args.rise:.0%} in half the cases; margin {gate.margin:.0%}, alpha {gate.alpha}"
     )
     print(
