@@ -22,6 +22,10 @@ NUMBER = m.Integer() | m.Float() | m.UnaryOperation(operator=m.Minus(), expressi
 NO_OP_STATEMENT = m.Pass() | m.Continue() | m.Break()
 #: An expression statement with no effect: `...` or a bare string (a comment in disguise).
 NO_OP_EXPRESSION = m.Expr(value=m.Ellipsis() | m.SimpleString() | m.ConcatenatedString())
+#: Undoing a transaction or releasing a connection, by method name on any receiver (a
+#: guess: `session.rollback()`, `await conn.close()`): cleanup, not recovery.
+_CLEANUP_CALL = m.Call(func=m.Attribute(attr=m.Name("rollback") | m.Name("close")), args=())
+CLEANUP = m.Expr(value=_CLEANUP_CALL | m.Await(expression=_CLEANUP_CALL))
 
 
 def is_empty_result(node: cst.BaseExpression | None) -> bool:
@@ -56,7 +60,15 @@ def _empty_shape(node: cst.BaseExpression | None) -> bool | None:
 
 def swallows(body: cst.BaseSuite, facts: Facts) -> bool:
     """Whether a handler body only no-ops, logs, and assigns or returns defaults or empty
-    pages."""
+    pages. Cleanup calls (`session.rollback()`) are looked through next to such a statement;
+    a body of cleanup alone is taken as deliberate."""
+    smalls = [
+        small
+        for stmt in body.body
+        for small in (stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt])
+    ]
+    if smalls and all(m.matches(small, CLEANUP) for small in smalls):
+        return False
     for stmt in body.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             if not all(_small_swallows(small, facts) for small in stmt.body):
@@ -84,7 +96,7 @@ def _if_swallows(node: cst.If, facts: Facts) -> bool:
 
 
 def _small_swallows(node: cst.BaseSmallStatement, facts: Facts) -> bool:
-    if m.matches(node, NO_OP_STATEMENT | NO_OP_EXPRESSION):
+    if m.matches(node, NO_OP_STATEMENT | NO_OP_EXPRESSION | CLEANUP):
         return True
     if isinstance(node, cst.Import | cst.ImportFrom):  # `import logging`, then it logs
         modules = [full.split(".", 1)[0] for _, full in import_bindings(node, None)]

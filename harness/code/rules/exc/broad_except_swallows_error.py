@@ -48,7 +48,11 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
       one branch of an `if`, means the author decided when to propagate: not flagged.
     - Only `if` statements whose every branch is itself swallow-only are looked through; a
       handler with a loop, `with`, nested `try` or any other call does real work (a recovery
-      function, `await session.rollback()`, a computed fallback): not flagged.
+      function, a computed fallback): not flagged.
+    - Cleanup is not recovery: a `.rollback()` or `.close()` call without arguments, on any
+      receiver (guessed from the method name), is looked through when the handler also
+      logs, passes or returns a default (`db.rollback()`, `log.error(...)`, `return None`).
+      A handler that only rolls back is taken as deliberate: not flagged.
     - Returning a non-default value is handling, not swallowing: `return cached`,
       `return {"error": str(exc)}` and a router's `return JSONResponse(status_code=500, ...)`
       (which tells the client the request failed) are not flagged.
@@ -161,12 +165,21 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
             except (KeyError, ValueError):
                 return None
             """),
-        # Real work: recovery function and computed fallback.
+        # Only a rollback: deliberate. A computed fallback is real work.
         Valid("""
             try:
                 f()
             except Exception:
                 await session.rollback()
+            """),
+        # Closing after a failure and answering 500 tells the client.
+        Valid("""
+            async def h(conn):
+                try:
+                    return await f(conn)
+                except Exception:
+                    await conn.close()
+                    return JSONResponse(status_code=500, content={"detail": "failed"})
             """),
         Valid("""
             def g():
@@ -345,6 +358,21 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
                     return []
             """,
             line=7,
+        ),
+        # Rolled back and logged, then "no user": cleanup does not tell the caller.
+        Invalid(
+            """
+            def create_user(db, user):
+                try:
+                    db.add(user)
+                    db.commit()
+                except Exception as e:
+                    db.rollback()
+                    logger.error("create failed: %s", e)
+                    return None
+                return user
+            """,
+            line=5,
         ),
         Invalid(
             """
