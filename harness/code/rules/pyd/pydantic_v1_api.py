@@ -50,6 +50,24 @@ V1_INSTANCE_METHODS = {
     "json": "model_dump_json()",
     "copy": "model_copy()",
 }
+#: `Field(...)` and constrained-type calls whose v1 keywords v2 renamed or removed.
+_FIELD_CALLS = frozenset(
+    {"pydantic.Field", "pydantic.fields.Field"}
+    | {
+        f"{module}.{name}"
+        for module in ("pydantic", "pydantic.types")
+        for name in ("constr", "conlist", "conset", "confrozenset", "conbytes")
+    }
+)
+#: v1 keywords of those calls and what v2 has instead.
+V1_FIELD_KEYWORDS = {
+    "regex": "`pattern=`",
+    "min_items": "`min_length=`",
+    "max_items": "`max_length=`",
+    "unique_items": "a `set` type",
+    "allow_mutation": "`frozen=`",
+    "const": "a `Literal[...]` type",
+}
 #: v2 calls returning an instance of the model they are called on: `User.model_validate(d)`.
 _INSTANCE_FACTORIES = frozenset(
     {"model_validate", "model_validate_json", "model_construct"}
@@ -68,7 +86,10 @@ class PydanticV1Api(CodeRule):
     """
     ## What it does
     Flags Pydantic v1 API: `@validator` / `@root_validator` imported from `pydantic` (any
-    alias), and v1 methods called on a receiver known to be a Pydantic model: `.dict()`,
+    alias); the v1 keywords `regex=`, `min_items=`, `max_items=`, `unique_items=`,
+    `allow_mutation=` and `const=` of `pydantic.Field(...)`, `constr(...)` and `conlist(...)`
+    (not of `sqlmodel.Field`); and v1 methods called on a receiver known to be a Pydantic
+    model: `.dict()`,
     `.json()`, `.copy()`, `.parse_obj()`, `.parse_raw()`, `.parse_file()`, `.from_orm()`,
     `.update_forward_refs()`, `.construct()`, `.schema()`, `.schema_json()`, `.validate()`.
 
@@ -247,6 +268,17 @@ class PydanticV1Api(CodeRule):
                 """Call user.dict() or User.parse_obj(d)."""
                 return user
             '''),
+        # v2 keywords; SQLModel's own `Field(regex=...)` maps it itself.
+        Valid("""
+            from pydantic import BaseModel, Field
+            from sqlmodel import Field as SQLField
+
+            class UserCreate(BaseModel):
+                username: str = Field(pattern="^[a-z]+$", max_length=20)
+                tags: list[str] = Field(min_length=1)
+
+            code = SQLField(regex="^[A-Z]{3}$")
+            """),
     )
     invalid = (
         # A fragment that imports nothing: the well-known names mean the library's.
@@ -346,6 +378,16 @@ class PydanticV1Api(CodeRule):
             """,
             line=8,
         ),
+        Invalid(
+            """
+            from pydantic import BaseModel, Field, conlist
+
+            class OrderCreate(BaseModel):
+                sku: str = Field(..., regex="^[A-Z0-9-]+$", max_length=32)
+                items: conlist(str, min_items=1)
+            """,
+            line=4,
+        ),
     )
 
     def __init__(self, ctx: UnitContext) -> None:
@@ -437,6 +479,8 @@ class PydanticV1Api(CodeRule):
     def visit_Call(self, node: cst.Call) -> None:
         # Hot path: plain isinstance checks, no matcher, before any lookup.
         func = node.func
+        if any(a.keyword is not None and a.keyword.value in V1_FIELD_KEYWORDS for a in node.args):
+            self._field_keywords(node)
         if not self._track or not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
@@ -459,6 +503,14 @@ class PydanticV1Api(CodeRule):
             if is_class and method not in V1_CLASS_METHODS:
                 return
         self._flag(node, method, model)
+
+    def _field_keywords(self, node: cst.Call) -> None:
+        if self.facts.resolve_call(node) not in _FIELD_CALLS:
+            return
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in V1_FIELD_KEYWORDS:
+                old = arg.keyword.value
+                self.report(arg, f"`{old}=` is Pydantic v1 API; use {V1_FIELD_KEYWORDS[old]}")
 
     def _flag(self, node: cst.Call, method: str, model: str | None) -> None:
         if model is None or model_defines(model, method, self.facts):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -15,8 +16,19 @@ from harness.registry import Invalid, Valid
 if TYPE_CHECKING:
     from harness.code.context import UnitContext
 
-#: Methods that run SQL text, on any receiver (session, connection, cursor, db, ...).
-EXECUTE_METHODS = frozenset({"execute", "executemany", "executescript", "exec_driver_sql"})
+#: Methods that run SQL text, on any receiver (session, connection, cursor, db, ...), with
+#: asyncpg's and the `databases` package's query methods.
+EXECUTE_METHODS = frozenset(
+    {"execute", "executemany", "executescript", "exec_driver_sql"}
+    | {"fetchrow", "fetchval", "fetch_all", "fetch_one", "fetch_val"}
+)
+#: asyncpg's `fetch` is also an HTTP client's method: SQL only on a receiver named like a
+#: database connection (a guess from the name: `conn`, `pool`, `db`, `self.connection`).
+FETCH_RECEIVER = re.compile(r"(?:^|_)(?:conn|connection|pool|db|database|cursor|cur|tx)$")
+#: pandas functions that run SQL text.
+READ_SQL_FUNCTIONS = frozenset(
+    {"pandas.read_sql", "pandas.read_sql_query", "pandas.io.sql.read_sql"}
+)
 #: Keyword names under which the methods above take the statement.
 STATEMENT_KEYWORDS = frozenset({"statement", "sql", "query", "operation"})
 #: Functions that wrap SQL text into a statement, as resolved dotted names.
@@ -146,6 +158,20 @@ def _joined(items: cst.BaseExpression, lookup: Lookup) -> Kind:
     return classify(items.elt, lambda name: Kind.LITERAL if name in numbers else lookup(name))
 
 
+_READ_SQL_NAMES = frozenset(name.rsplit(".", 1)[1] for name in READ_SQL_FUNCTIONS)
+
+
+def _callee_name(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else None
+
+
+def _names_a_connection(node: cst.BaseExpression) -> bool:
+    name = node.attr if isinstance(node, cst.Attribute) else node
+    return isinstance(name, cst.Name) and FETCH_RECEIVER.search(name.value.lower()) is not None
+
+
 def _statement_arg(call: cst.Call) -> cst.BaseExpression | None:
     for arg in call.args:
         if arg.keyword is None:
@@ -161,8 +187,13 @@ class SqlBuiltFromStringFormatting(CodeRule):
     Flags SQL text built by string formatting and passed to a database: an f-string with at
     least one interpolation, `%` formatting, `.format(...)`, or `+` concatenation with a
     non-literal operand, given to `execute` / `executemany` / `executescript` /
-    `exec_driver_sql` (on any receiver: session, connection, cursor, db) or to SQLAlchemy's
-    `text(...)` (resolved through the imports, e.g. `sa.text`).
+    `exec_driver_sql` (on any receiver: session, connection, cursor, db), to asyncpg's and
+    the `databases` package's `fetchrow` / `fetchval` / `fetch_all` / `fetch_one` /
+    `fetch_val`, to SQLAlchemy's `text(...)` (resolved through the imports, e.g.
+    `sa.text`) or to pandas' `read_sql` / `read_sql_query`. asyncpg's `fetch(...)` is also
+    an HTTP client's method name, so it counts only on a receiver named like a connection
+    (`conn`, `pool`, `db`, `cursor`, `tx`, or ending `_conn`, `_pool`, `_db`: a guess from
+    the name).
 
     A plain local variable is followed: `q = f"... {x}"` earlier in the same function, then
     `cursor.execute(q)` or `text(q)`, including `q += f" AND {col} = 1"`. Every earlier
@@ -218,6 +249,11 @@ class SqlBuiltFromStringFormatting(CodeRule):
     name = "sql-built-from-string-formatting"
     message = "SQL text is built by string formatting; pass values as bound parameters"
     valid = (
+        # An HTTP client's `fetch` takes a URL, not SQL.
+        Valid("""
+            async def profile(http_client, user_id):
+                return await http_client.fetch(f"https://api.example.com/users/{user_id}")
+            """),
         # Placeholders for an IN list: the text holds only bind markers, the values are bound.
         Valid("""
             from sqlalchemy import text
@@ -304,6 +340,23 @@ class SqlBuiltFromStringFormatting(CodeRule):
             """),
     )
     invalid = (
+        # asyncpg: the table name formatted in, the id bound.
+        Invalid(
+            """
+            async def find(conn, table, uid):
+                return await conn.fetch("SELECT * FROM {} WHERE id = $1".format(table), uid)
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            import pandas as pd
+
+            def report(engine, day):
+                return pd.read_sql(f"SELECT * FROM orders WHERE day = '{day}'", engine)
+            """,
+            line=4,
+        ),
         # A fragment that imports nothing: the well-known names mean the library's.
         Invalid(
             """
@@ -486,10 +539,17 @@ class SqlBuiltFromStringFormatting(CodeRule):
     def visit_Call(self, node: cst.Call) -> None:
         # Plain attribute checks: this runs for every call in the unit.
         func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in EXECUTE_METHODS:
+        if isinstance(func, cst.Attribute) and (
+            func.attr.value in EXECUTE_METHODS
+            or (func.attr.value == "fetch" and _names_a_connection(func.value))
+        ):
             sql = _statement_arg(node)
         elif self._is_text_call(node):
             sql = node.args[0].value if node.args else None
+        elif (
+            _callee_name(func) in _READ_SQL_NAMES and self.facts.resolve(func) in READ_SQL_FUNCTIONS
+        ):
+            sql = _statement_arg(node)
         else:
             return
         self.site()
