@@ -196,3 +196,66 @@ V1_CONFIG_KEYS: dict[str, str | None] = {
     "json_dumps": None,
     "post_init_call": None,
 }
+
+# --- Pydantic v1 API (PYD003) --------------------------------------------------------
+
+V1_VALIDATOR_MODULES = (
+    "pydantic",
+    "pydantic.class_validators",
+    "pydantic.deprecated.class_validators",
+)
+#: v1 validator decorators under every public path (not the deliberate `pydantic.v1.*`), with
+#: their v2 replacements.
+V1_VALIDATOR_DECORATORS = {
+    f"{module}.{old}": new
+    for module in V1_VALIDATOR_MODULES
+    for old, new in (("validator", "field_validator"), ("root_validator", "model_validator"))
+}
+#: v1 class methods of `BaseModel` and their v2 replacements.
+V1_CLASS_METHODS = {
+    "parse_obj": "model_validate(obj)",
+    "parse_raw": "model_validate_json(data)",
+    "parse_file": "model_validate_json(path.read_text())",
+    "from_orm": "model_validate(obj, from_attributes=True)",
+    "update_forward_refs": "model_rebuild()",
+    "construct": "model_construct()",
+    "schema": "model_json_schema()",
+    "schema_json": "json.dumps(Model.model_json_schema())",
+    "validate": "model_validate(obj)",
+}
+#: v1 methods callable on a model instance (the class methods too) and their replacements.
+V1_INSTANCE_METHODS = {
+    **V1_CLASS_METHODS,
+    "dict": "model_dump()",
+    "json": "model_dump_json()",
+    "copy": "model_copy()",
+}
+#: `Field(...)` and constrained-type calls whose v1 keywords v2 renamed or removed.
+V1_FIELD_CALLS = frozenset(
+    {"pydantic.Field", "pydantic.fields.Field"}
+    | {
+        f"{module}.{name}"
+        for module in ("pydantic", "pydantic.types")
+        for name in ("constr", "conlist", "conset", "confrozenset", "conbytes")
+    }
+)
+#: v1 keywords of those calls and what v2 has instead.
+V1_FIELD_KEYWORDS = {
+    "regex": "`pattern=`",
+    "min_items": "`min_length=`",
+    "max_items": "`max_length=`",
+    "unique_items": "a `set` type",
+    "allow_mutation": "`frozen=`",
+    "const": "a `Literal[...]` type",
+}
+#: v1 methods no other common library has: a call is v1 API on any receiver.
+V1_DISTINCT_METHODS = frozenset(
+    {"parse_obj", "parse_raw", "parse_file", "from_orm", "update_forward_refs", "schema_json"}
+)
+#: Keywords only Pydantic's v1 dump methods take: `.dict(exclude_unset=True)`,
+#: `.copy(update=...)` are v1 API on any receiver.
+V1_DISTINCT_KEYWORDS = {
+    "dict": frozenset({"exclude_unset", "exclude_none", "exclude_defaults", "by_alias"}),
+    "json": frozenset({"exclude_unset", "exclude_none", "exclude_defaults", "by_alias"}),
+    "copy": frozenset({"update"}),
+}

@@ -5,8 +5,19 @@ from typing import TYPE_CHECKING
 import libcst as cst
 import libcst.matchers as m
 
+from harness.code.known import (
+    V1_CLASS_METHODS,
+    V1_DISTINCT_KEYWORDS,
+    V1_DISTINCT_METHODS,
+    V1_FIELD_CALLS,
+    V1_FIELD_KEYWORDS,
+    V1_INSTANCE_METHODS,
+    V1_VALIDATOR_DECORATORS,
+)
+from harness.code.matchers import split_optional, unwrap_annotated
 from harness.code.models import (
     annotation_model,
+    class_defines,
     is_pydantic_v1_namespace,
     model_defines,
     model_name,
@@ -19,55 +30,9 @@ from harness.registry import Invalid, Valid
 if TYPE_CHECKING:
     from harness.code.context import UnitContext
 
-_VALIDATOR_MODULES = (
-    "pydantic",
-    "pydantic.class_validators",
-    "pydantic.deprecated.class_validators",
-)
-#: v1 validator decorators under every public path (not the deliberate `pydantic.v1.*`), with
-#: their v2 replacements.
-V1_VALIDATOR_DECORATORS = {
-    f"{module}.{old}": new
-    for module in _VALIDATOR_MODULES
-    for old, new in (("validator", "field_validator"), ("root_validator", "model_validator"))
-}
-#: v1 class methods of `BaseModel` and their v2 replacements.
-V1_CLASS_METHODS = {
-    "parse_obj": "model_validate(obj)",
-    "parse_raw": "model_validate_json(data)",
-    "parse_file": "model_validate_json(path.read_text())",
-    "from_orm": "model_validate(obj, from_attributes=True)",
-    "update_forward_refs": "model_rebuild()",
-    "construct": "model_construct()",
-    "schema": "model_json_schema()",
-    "schema_json": "json.dumps(Model.model_json_schema())",
-    "validate": "model_validate(obj)",
-}
-#: v1 methods callable on a model instance (the class methods too) and their replacements.
-V1_INSTANCE_METHODS = {
-    **V1_CLASS_METHODS,
-    "dict": "model_dump()",
-    "json": "model_dump_json()",
-    "copy": "model_copy()",
-}
-#: `Field(...)` and constrained-type calls whose v1 keywords v2 renamed or removed.
-_FIELD_CALLS = frozenset(
-    {"pydantic.Field", "pydantic.fields.Field"}
-    | {
-        f"{module}.{name}"
-        for module in ("pydantic", "pydantic.types")
-        for name in ("constr", "conlist", "conset", "confrozenset", "conbytes")
-    }
-)
-#: v1 keywords of those calls and what v2 has instead.
-V1_FIELD_KEYWORDS = {
-    "regex": "`pattern=`",
-    "min_items": "`min_length=`",
-    "max_items": "`max_length=`",
-    "unique_items": "a `set` type",
-    "allow_mutation": "`frozen=`",
-    "const": "a `Literal[...]` type",
-}
+#: Modules that hold Pydantic models by convention (FastAPI's `schemas.py`): a class of one
+#: that the project does not define is taken for a model (a guess from the module name).
+SCHEMA_MODULES = frozenset({"schemas", "schema"})
 #: v2 calls returning an instance of the model they are called on: `User.model_validate(d)`.
 _INSTANCE_FACTORIES = frozenset(
     {"model_validate", "model_validate_json", "model_construct"}
@@ -104,7 +69,14 @@ class PydanticV1Api(CodeRule):
       `model_validate`-like call (`user = User(...)`). The model may be defined in another
       file of the project (`task: schemas.TaskCreate`). A name the function also binds to
       anything else (also as a loop, comprehension or lambda variable) is not known;
-      attributes (`self.user.dict()`) and module-level variables are not tracked.
+      attributes (`self.user.dict()`) and module-level variables are not tracked;
+    - a parameter annotated with a class of a module named `schemas` or `schema` that the
+      project does not define (`user: schemas.UserCreate`, FastAPI's convention: a guess
+      from the module name);
+    - any receiver, for what only Pydantic has: `.parse_obj()`, `.parse_raw()`,
+      `.parse_file()`, `.from_orm()`, `.update_forward_refs()`, `.schema_json()`, and
+      `.dict()` / `.json()` with `exclude_unset=`, `exclude_none=`, `exclude_defaults=` or
+      `by_alias=`, `.copy(update=...)`.
 
     A method the model defines itself is not flagged, nor is code deriving from
     `pydantic.v1.BaseModel` or importing from `pydantic.v1` (v1 on purpose).
@@ -268,6 +240,11 @@ class PydanticV1Api(CodeRule):
                 """Call user.dict() or User.parse_obj(d)."""
                 return user
             '''),
+        # Unknown receivers with generic method names and keywords: not Pydantic's.
+        Valid("""
+            def f(response, data, df, request):
+                return response.json(), data.copy(), df.copy(deep=True), request.GET.dict()
+            """),
         # v2 keywords; SQLModel's own `Field(regex=...)` maps it itself.
         Valid("""
             from pydantic import BaseModel, Field
@@ -378,6 +355,27 @@ class PydanticV1Api(CodeRule):
             """,
             line=8,
         ),
+        # A class of the conventional `schemas` module; a v1-only keyword on any receiver.
+        Invalid(
+            """
+            from app import models, schemas
+
+            def create_user(db, user: schemas.UserCreate):
+                db_user = models.User(**user.dict())
+                db.add(db_user)
+                return db_user
+            """,
+            line=4,
+        ),
+        Invalid(
+            """
+            def patch(db_user, changes):
+                for key, value in changes.dict(exclude_unset=True).items():
+                    setattr(db_user, key, value)
+                return UserRead.from_orm(db_user)
+            """,
+            line=2,
+        ),
         Invalid(
             """
             from pydantic import BaseModel, Field, conlist
@@ -398,6 +396,9 @@ class PydanticV1Api(CodeRule):
             any(info.is_pydantic for info in facts.classes.values())
             or any(facts.imported(name) for name in facts.response_models)
             or facts.project is not None
+            or any(
+                set(name.lstrip(".").split(".")) & SCHEMA_MODULES for name in facts.imports.values()
+            )
         )
 
     # --- decorators and scopes ---------------------------------------------------------
@@ -435,7 +436,9 @@ class PydanticV1Api(CodeRule):
         kind = binding.kind
         if kind is BindingKind.PARAM:
             if binding.annotation is not None:
-                model = annotation_model(binding.annotation, self.facts)
+                model = annotation_model(binding.annotation, self.facts) or self._schema_class(
+                    binding.annotation
+                )
                 return (model, False) if model is not None else None
             return self._self_or_cls(name, depth)
         if kind is not BindingKind.ASSIGN:
@@ -444,6 +447,18 @@ class PydanticV1Api(CodeRule):
             model = annotation_model(binding.annotation, self.facts)
             return (model, False) if model is not None else None
         return self._value_binding(binding.value)
+
+    def _schema_class(self, annotation: cst.BaseExpression) -> str | None:
+        """`schemas.UserCreate` (`from app import schemas`, or `from .schemas import
+        UserCreate`) when the project does not define it."""
+        members, _ = split_optional(annotation, self.facts)
+        if len(members) != 1:
+            return None
+        name = self.facts.resolve(unwrap_annotated(members[0], self.facts)[0])
+        parts = name.lstrip(".").split(".") if name else []
+        if len(parts) < 2 or parts[-2] not in SCHEMA_MODULES or not parts[-1][:1].isupper():
+            return None
+        return name if self.facts.class_of(name) is None else None
 
     def _self_or_cls(self, name: str, depth: int) -> _Binding:
         """The first parameter of a method of a Pydantic model: the instance, or the class
@@ -481,22 +496,33 @@ class PydanticV1Api(CodeRule):
         func = node.func
         if any(a.keyword is not None and a.keyword.value in V1_FIELD_KEYWORDS for a in node.args):
             self._field_keywords(node)
-        if not self._track or not isinstance(func, cst.Attribute):
+        if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
+        if not self._track:
+            if method in V1_INSTANCE_METHODS:
+                self._flag_distinct(node, method)
+            return
         if method not in V1_INSTANCE_METHODS:
             return
         if isinstance(func.value, cst.Attribute):
             # `schemas.UserRead.from_orm(x)`: a class of the project, reached by its module.
-            if method in V1_CLASS_METHODS:
-                self._flag(node, method, model_name(func.value, self.facts))
+            model = model_name(func.value, self.facts) if method in V1_CLASS_METHODS else None
+            if model is not None:
+                self._flag(node, method, model)
+            else:
+                self._flag_distinct(node, method)
             return
         if not isinstance(func.value, cst.Name):
             return
         bound = self._receiver(func.value.value)
         if bound is _UNBOUND:
             model = model_name(func.value, self.facts) if method in V1_CLASS_METHODS else None
+            if model is None:
+                self._flag_distinct(node, method)
+                return
         elif bound is None:
+            self._flag_distinct(node, method)
             return
         else:
             model, is_class = bound  # type: ignore[misc]
@@ -504,8 +530,27 @@ class PydanticV1Api(CodeRule):
                 return
         self._flag(node, method, model)
 
+    def _flag_distinct(self, node: cst.Call, method: str) -> None:
+        """A receiver not known to be a model: flagged on a v1-only method or keyword."""
+        keywords = V1_DISTINCT_KEYWORDS.get(method, frozenset())
+        if method not in V1_DISTINCT_METHODS and not any(
+            arg.keyword is not None and arg.keyword.value in keywords for arg in node.args
+        ):
+            return
+        facts = self.facts
+        if any(name.startswith("pydantic.v1") for name in facts.imports.values()):
+            return
+        # A class of the unit that is not a model, or that defines the method itself.
+        func = node.func
+        receiver = facts.resolve(func.value) if isinstance(func, cst.Attribute) else None
+        if (receiver is not None and facts.class_of(receiver) is not None) or any(
+            class_defines(info.node, method) for info in facts.classes.values()
+        ):
+            return
+        self.report(node, f"`.{method}()` is Pydantic v1 API; use `.{V1_INSTANCE_METHODS[method]}`")
+
     def _field_keywords(self, node: cst.Call) -> None:
-        if self.facts.resolve_call(node) not in _FIELD_CALLS:
+        if self.facts.resolve_call(node) not in V1_FIELD_CALLS:
             return
         for arg in node.args:
             if arg.keyword is not None and arg.keyword.value in V1_FIELD_KEYWORDS:
