@@ -55,12 +55,14 @@ EMPTY_COLLECTION = (
 DEFAULT_VALUE = CONSTANT_VALUE | EMPTY_COLLECTION
 
 #: Methods of `logging.Logger` (and look-alikes such as structlog / loguru) that emit a record.
-LOG_METHODS = frozenset(
-    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
-)
+_LEVELS = ("debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log")
+#: Logger methods, with structlog's async ones (`await log.aerror(...)`).
+LOG_METHODS = frozenset(_LEVELS) | frozenset(f"a{name}" for name in _LEVELS)
 _PRINT_LIKE = frozenset(
     {"print", "traceback.print_exc", "traceback.print_exception", "warnings.warn"}
-    | {f"logging.{name}" for name in LOG_METHODS}  # `from logging import error`
+    | {f"logging.{name}" for name in _LEVELS}  # `from logging import error`
+    # Error trackers report, as a log does: the caller still gets the default.
+    | {"sentry_sdk.capture_exception", "sentry_sdk.capture_message"}
 )
 
 
@@ -74,8 +76,16 @@ def _names_a_logger(node: cst.BaseExpression, facts: Facts) -> bool:
         return "log" in node.value.lower()
     if isinstance(node, cst.Attribute):
         return "log" in node.attr.value.lower()
-    if isinstance(node, cst.Call):  # logging.getLogger(__name__).error(...)
-        return facts.resolve_call(node) in ("logging.getLogger", "structlog.get_logger")
+    if isinstance(node, cst.Call):
+        # logging.getLogger(__name__).error(...), logger.bind(id=x).error(...)
+        if facts.resolve_call(node) in ("logging.getLogger", "structlog.get_logger"):
+            return True
+        func = node.func
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("bind", "opt")
+            and _names_a_logger(func.value, facts)
+        )
     return False
 
 

@@ -62,9 +62,11 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
       (`{"ok": False, "items": []}`) may tell the caller what failed: not flagged.
     - Assigning a default constant to a plain name (`user = None`) counts as swallowing: it is
       the same as returning that default.
-    - Logging is a call on a name containing `log` (`logger.error`, `self.log.warning`), a
-      logging function imported by name (`from logging import exception`), `print`,
-      `traceback.print_exc()` or `warnings.warn`; importing `logging`, `traceback`, `sys` or
+    - Logging is a call on a name containing `log` (`logger.error`, `self.log.warning`,
+      structlog's `await log.aerror(...)`, `logger.bind(...).error(...)`), a logging
+      function imported by name (`from logging import exception`), `print`,
+      `traceback.print_exc()`, `warnings.warn` or an error tracker's report
+      (`sentry_sdk.capture_exception`); importing `logging`, `traceback`, `sys` or
       `warnings` in the handler to do so is part of the logging.
 
     Overlap: a bare `except:` that swallows is reported here only; EXC002 reports the bare
@@ -358,6 +360,20 @@ class BroadExceptSwallowsError(ExceptHandlerRule):
                     return []
             """,
             line=7,
+        ),
+        # Reported to the error tracker, but the caller gets "no users".
+        Invalid(
+            """
+            import sentry_sdk
+
+            def list_users(session):
+                try:
+                    return session.scalars(select(User)).all()
+                except Exception as exc:
+                    sentry_sdk.capture_exception(exc)
+                    return []
+            """,
+            line=6,
         ),
         # Rolled back and logged, then "no user": cleanup does not tell the caller.
         Invalid(

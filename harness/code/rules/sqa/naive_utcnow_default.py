@@ -14,6 +14,8 @@ DEFAULT_TAKING_CALLS = (
     | SQLMODEL_FIELD_CALLS
     | frozenset({"pydantic.Field", "pydantic.fields.Field", "dataclasses.field"})
 )
+#: `@dataclass` / `@dataclass(...)`, whose annotated attributes are fields with defaults.
+DATACLASS_DECORATORS = frozenset({"dataclasses.dataclass", "pydantic.dataclasses.dataclass"})
 #: Keywords holding a Python-side default (`server_default` cannot hold a callable).
 DEFAULT_KEYWORDS = frozenset({"default", "onupdate", "insert_default", "default_factory"})
 #: Nodes between `datetime.utcnow` and the keyword argument: `utcnow()`, `lambda: ...`,
@@ -29,9 +31,10 @@ class NaiveUtcnowDefault(CodeRule):
     `dt.utcnow` after `from datetime import datetime as dt`) used as a column or field
     default: the `default=`, `onupdate=` or `insert_default=` of SQLAlchemy `Column` /
     `mapped_column`, or the `default=` / `default_factory=` of a Pydantic or SQLModel
-    `Field` (and `dataclasses.field`). Passing it directly, calling it, or calling it
-    inside a lambda are all flagged. `server_default=` is not checked: it takes SQL, not a
-    Python callable.
+    `Field` (and `dataclasses.field`), or the plain default of a Pydantic, SQLModel or
+    dataclass field (`created_at: datetime = datetime.utcnow()`). Passing it directly,
+    calling it, or calling it inside a lambda are all flagged. `server_default=` is not
+    checked: it takes SQL, not a Python callable.
 
     Fragments: in code that imports nothing ("the rest is unchanged"), `Column` and
     `mapped_column` resolve to the library's names when neither the unit nor its project binds
@@ -108,6 +111,14 @@ class NaiveUtcnowDefault(CodeRule):
             class Event(BaseModel):
                 at: datetime = Field(default_factory=lambda: datetime.now())
             """),
+        # A plain class's attribute is not a field default.
+        Valid("""
+            from datetime import datetime
+
+
+            class Clock:
+                started: datetime = datetime.utcnow()
+            """),
         # utcnow outside defaults, and another library's `utcnow`.
         Valid("""
             from datetime import datetime
@@ -129,6 +140,20 @@ class NaiveUtcnowDefault(CodeRule):
             '''),
     )
     invalid = (
+        # Evaluated once, at import: every event gets the same naive time.
+        Invalid(
+            """
+            from datetime import datetime
+
+            from pydantic import BaseModel
+
+
+            class Event(BaseModel):
+                name: str
+                created_at: datetime = datetime.utcnow()
+            """,
+            line=8,
+        ),
         # A fragment that imports nothing: the well-known names mean the library's.
         Invalid(
             """
@@ -229,5 +254,25 @@ class NaiveUtcnowDefault(CodeRule):
                 ):
                     self.report(node)
                 return
+            if isinstance(parent, cst.AnnAssign) and self._model_field(stack[-depth - 3 :]):
+                # `created_at: datetime = datetime.utcnow()` in a model: one time for all.
+                self.report(node)
+                return
             if not isinstance(parent, _PASS_THROUGH):
                 return
+
+    def _model_field(self, path: list[cst.CSTNode]) -> bool:
+        """`path` is [ClassDef, IndentedBlock, SimpleStatementLine, AnnAssign, ...]: a field
+        of a Pydantic or SQLModel model, or of a dataclass."""
+        if len(path) < 4 or not isinstance(path[0], cst.ClassDef):
+            return False
+        info = self.facts.class_info(path[0])
+        if info is not None and info.is_pydantic:
+            return True
+        return any(
+            self.facts.resolve(
+                d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
+            )
+            in DATACLASS_DECORATORS
+            for d in path[0].decorators
+        )
