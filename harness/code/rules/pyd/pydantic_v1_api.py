@@ -563,4 +563,6 @@ class PydanticV1Api(CodeRule):
         info = self.facts.class_of(model)
         if info is not None and is_pydantic_v1_namespace(info):
             return
+        if info is None and method == "validate":
+            return  # a guessed `schemas.X` may be a marshmallow schema: it has `validate`
         self.report(node, f"`.{method}()` is Pydantic v1 API; use `.{V1_INSTANCE_METHODS[method]}`")
