@@ -6,6 +6,7 @@ import libcst as cst
 
 from harness.code.known import FASTAPI_PARAMETERS
 from harness.code.matchers import unwrap_annotated
+from harness.code.names import BindingKind
 from harness.code.provides import is_route
 from harness.code.rule import CodeRule
 from harness.code.unit import Role
@@ -46,7 +47,9 @@ class HttpExceptionInService(CodeRule):
     UserNotFound(HTTPException)`) is an HTTP error too: raising it in the service is flagged.
     Only defining such classes is not flagged, and neither is a local class merely named
     `HTTPException` that is not imported from FastAPI or Starlette. Subclasses defined in
-    another file of the project (`app/errors.py`) count as well.
+    another file of the project (`app/errors.py`) count as well. A local variable is
+    followed when every assignment of it in the function builds the same class
+    (`error = HTTPException(409)`, then `raise error`).
 
     Service code is a module whose role is service or repository (from the template, or the
     path: `services/`, `user_repository.py`, `crud.py`), and, in any module, a class whose
@@ -206,6 +209,18 @@ class HttpExceptionInService(CodeRule):
             """),
     )
     invalid = (
+        Invalid(
+            """
+            from fastapi import HTTPException
+
+            class OrderService:
+                def cancel(self, order):
+                    conflict = HTTPException(status_code=409, detail="already shipped")
+                    if order.shipped:
+                        raise conflict
+            """,
+            line=7,
+        ),
         # A fragment that imports nothing: the well-known names mean the library's.
         Invalid(
             """
@@ -387,6 +402,8 @@ class HttpExceptionInService(CodeRule):
         exc = node.exc
         if exc is None or not self._in_service():
             return
+        if isinstance(exc, cst.Name):
+            exc = self._bound_call(exc.value) or exc
         target = exc.func if isinstance(exc, cst.Call) else exc
         name = self.facts.resolve(target)
         if name is None:
@@ -395,6 +412,21 @@ class HttpExceptionInService(CodeRule):
             self._is_http_error(self.facts, name)
         ):
             self.report(node)
+
+
+    def _bound_call(self, name: str) -> cst.Call | None:
+        """`error = HTTPException(404)` then `raise error`: the call, when every binding of
+        the name in its function assigns the same callee."""
+        for scope in reversed(self.facts.scopes):
+            found = scope.get(name)
+            if found is None:
+                continue
+            calls = [b.value for b in found if b.kind is BindingKind.ASSIGN]
+            if len(calls) != len(found) or not all(isinstance(c, cst.Call) for c in calls):
+                return None
+            callees = {self.facts.resolve(c.func) for c in calls}  # type: ignore[union-attr]
+            return calls[0] if len(callees) == 1 else None  # type: ignore[return-value]
+        return None
 
 
 def is_service_name(name: str) -> bool:
