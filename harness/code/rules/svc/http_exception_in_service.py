@@ -413,7 +413,6 @@ class HttpExceptionInService(CodeRule):
         ):
             self.report(node)
 
-
     def _bound_call(self, name: str) -> cst.Call | None:
         """`error = HTTPException(404)` then `raise error`: the call, when every binding of
         the name in its function assigns the same callee."""
