@@ -225,6 +225,16 @@ def is_read_model(info: ClassInfo, facts: Facts, settings: RulesConfig) -> bool:
     )
 
 
+def reads_orm_objects(info: ClassInfo, facts: Facts) -> bool:
+    """Whether the model (or a local base) sets `from_attributes=True`, or v1's
+    `orm_mode = True`: it is built from ORM rows, a read model whatever its name."""
+    config = effective_config(info, facts)
+    return any(
+        isinstance(value := config.get(key), cst.Name) and value.value == "True"
+        for key in ("from_attributes", "orm_mode")
+    )
+
+
 def field_call(value: cst.BaseExpression | None, facts: Facts) -> cst.Call | None:
     """The call when `value` is `Field(...)` from pydantic or sqlmodel."""
     if isinstance(value, cst.Call) and facts.resolve(value.func) in PYDANTIC_FIELD_CALLS:

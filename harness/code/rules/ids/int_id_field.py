@@ -20,7 +20,7 @@ from harness.code.matchers import (
     positional_args,
     unwrap_annotated,
 )
-from harness.code.models import is_read_model, model_fields
+from harness.code.models import is_input_model, is_read_model, model_fields, reads_orm_objects
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
 
@@ -39,9 +39,11 @@ class IntIdField(CodeRule):
       integer SQL type;
     - in SQLModel tables, a `Field(primary_key=True)` or `Field(foreign_key=...)` annotated
       `int` (also `int | None`);
-    - in Pydantic read models (a name ending with one of `read_model_suffixes`, or used as a
-      `response_model=` by a route of any file of the project), a field `id` or `<name>_id`
-      annotated `int`.
+    - in Pydantic read models (a name ending with one of `read_model_suffixes`, used as a
+      `response_model=` by a route of any file of the project, or built from ORM objects:
+      `from_attributes=True` or v1's `orm_mode = True` in its config or a local base's, as
+      FastAPI's tutorial `class Item(ItemBase)` does), a field `id` or `<name>_id` annotated
+      `int`. Input models (`rules.input_model_suffixes`) are not read models.
 
     Other integer columns, write models, dataclasses and plain classes are not checked.
 
@@ -102,6 +104,14 @@ class IntIdField(CodeRule):
     name = "int-id-field"
     message = "Integer id; use a UUID (`uuid.UUID`) for primary keys and ids"
     valid = (
+        # An input model is not a read model, even when it reads ORM attributes.
+        Valid("""
+            from pydantic import BaseModel, ConfigDict
+
+            class OrderCreate(BaseModel):
+                model_config = ConfigDict(from_attributes=True)
+                customer_id: int
+            """),
         # A fragment whose `Column` and `Integer` are bound to something else.
         Valid("""
             from myorm import Column, Integer
@@ -183,6 +193,20 @@ class IntIdField(CodeRule):
             """),
     )
     invalid = (
+        # FastAPI's tutorial schema: read from ORM rows, whatever its name.
+        Invalid(
+            """
+            from pydantic import BaseModel
+
+            class Item(BaseModel):
+                id: int
+                title: str
+
+                class Config:
+                    orm_mode = True
+            """,
+            line=4,
+        ),
         # A fragment: no import, the base defined elsewhere.
         Invalid(
             """
@@ -348,7 +372,9 @@ class IntIdField(CodeRule):
         if info is None:
             return
         if info.kind is ClassKind.PYDANTIC:
-            if is_read_model(info, self.facts, self.settings):
+            if is_read_model(info, self.facts, self.settings) or (
+                reads_orm_objects(info, self.facts) and not is_input_model(info, self.settings)
+            ):
                 self.site()
                 for field in model_fields(node, self.facts):
                     if (field.name == "id" or field.name.endswith("_id")) and is_int_annotation(
