@@ -100,14 +100,15 @@ def house_profile(
 
 #: Ruff codes that report what one of our rules reports: on the same line, ruff's finding is
 #: a duplicate and does not count.
-RUFF_DUPLICATES: dict[str, str] = {
-    "ruff:S608": "SQL001",
-    "ruff:E722": "EXC002",
-    "ruff:BLE001": "EXC001",
-    "ruff:S110": "EXC001",
-    "ruff:S112": "EXC001",
-    "ruff:DTZ003": "SQA008",
-    "ruff:UP006": "PYD010",
+RUFF_DUPLICATES: dict[str, tuple[str, ...]] = {
+    "ruff:S608": ("SQL001",),
+    # A bare `except:` is EXC002's, or EXC001's when it swallows the error.
+    "ruff:E722": ("EXC002", "EXC001"),
+    "ruff:BLE001": ("EXC001",),
+    "ruff:S110": ("EXC001",),
+    "ruff:S112": ("EXC001",),
+    "ruff:DTZ003": ("SQA008",),
+    "ruff:UP006": ("PYD010",),
 }
 
 
@@ -140,10 +141,12 @@ def _merge_duplicates(
                 merged.setdefault(best, set()).add(code)
     for i in list(counting):
         unit, f = findings[i]
-        ours = RUFF_DUPLICATES.get(f.code)
-        if ours is not None and ours in ours_by_line.get((unit, f.line), ()):
-            counting.discard(i)
-            merged.setdefault(ours, set()).add(f.code)
+        on_line = ours_by_line.get((unit, f.line), set())
+        for ours in RUFF_DUPLICATES.get(f.code, ()):
+            if ours in on_line:
+                counting.discard(i)
+                merged.setdefault(ours, set()).add(f.code)
+                break
     return counting, merged
 
 

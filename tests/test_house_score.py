@@ -241,3 +241,20 @@ def test_the_trap_fails_through_a_real_http_server(
     assert {b["code"] for b in line["breakdown"]} >= {"EXC001", "TSK001"}
     html = (outcome.run_dir / "report.html").read_text()
     assert '"breakdown"' in html and "Score breakdown" in html
+
+
+def test_a_swallowing_bare_except_counts_once_with_ruffs_e722() -> None:
+    from harness.code.engine import check_units
+    from harness.code.ruff import run_ruff
+
+    src = "def load(repo):\n    try:\n        return repo.all()\n    except:\n        pass\n"
+    units = [CodeUnit(src, "app/services/load.py")]
+    results = check_units(units)
+    ruff = run_ruff(units, ["E722"])
+    assert {f.code for f in results[0].findings} == {"EXC001"}
+    assert {f.code for f in ruff[0]} == {"ruff:E722"}
+    profile = {"EXC001": HouseRule(), "EXC002": HouseRule(), "ruff": HouseRule()}
+    s = score_sample(results, ruff, Expect(), 0, profile=profile)
+    exc = next(b for b in s.breakdown if b.code == "EXC001")
+    assert exc.outcome == "fail" and exc.merged == ("ruff:E722",)
+    assert all(b.outcome != "fail" for b in s.breakdown if b.code != "EXC001")
