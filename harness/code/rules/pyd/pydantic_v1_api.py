@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
 
 from harness.code.known import (
     V1_CLASS_METHODS,
@@ -14,37 +13,19 @@ from harness.code.known import (
     V1_INSTANCE_METHODS,
     V1_VALIDATOR_DECORATORS,
 )
-from harness.code.matchers import split_optional, unwrap_annotated
 from harness.code.models import (
-    annotation_model,
     class_defines,
     is_pydantic_v1_namespace,
     model_defines,
     model_name,
     pydantic_model,
 )
-from harness.code.names import SCOPE_NODES, Binding, BindingKind
+from harness.code.receivers import UNBOUND, imports_schema_module, receiver
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
 
 if TYPE_CHECKING:
     from harness.code.context import UnitContext
-
-#: Modules that hold Pydantic models by convention (FastAPI's `schemas.py`): a class of one
-#: that the project does not define is taken for a model (a guess from the module name).
-SCHEMA_MODULES = frozenset({"schemas", "schema"})
-#: v2 calls returning an instance of the model they are called on: `User.model_validate(d)`.
-_INSTANCE_FACTORIES = frozenset(
-    {"model_validate", "model_validate_json", "model_construct"}
-    | {"parse_obj", "parse_raw", "parse_file", "from_orm", "construct"}
-)
-#: `@staticmethod` / `@classmethod` (what the first parameter of a method is).
-STATICMETHOD_DECORATOR = m.Decorator(decorator=m.Name("staticmethod"))
-CLASSMETHOD_DECORATOR = m.Decorator(decorator=m.Name("classmethod"))
-
-# A local name bound to a model: (model class name, whether it is the class itself).
-_Binding = tuple[str, bool] | None
-_UNBOUND = object()
 
 
 class PydanticV1Api(CodeRule):
@@ -396,9 +377,7 @@ class PydanticV1Api(CodeRule):
             any(info.is_pydantic for info in facts.classes.values())
             or any(facts.imported(name) for name in facts.response_models)
             or facts.project is not None
-            or any(
-                set(name.lstrip(".").split(".")) & SCHEMA_MODULES for name in facts.imports.values()
-            )
+            or imports_schema_module(facts)
         )
 
     # --- decorators and scopes ---------------------------------------------------------
@@ -417,77 +396,6 @@ class PydanticV1Api(CodeRule):
             if new is not None:
                 old = qualified.rsplit(".", 1)[-1]  # type: ignore[union-attr]
                 self.report(deco, f"`@{old}` is Pydantic v1 API; use `@{new}`")
-
-    # --- what a receiver is (asked of the name-resolution service) --------------------------
-
-    def _receiver(self, name: str) -> _Binding | object:
-        """The model a name holds here: from the innermost scope binding it, when all its
-        bindings there agree; `_UNBOUND` when no function scope binds it."""
-        scopes = self.facts.scopes
-        for depth in range(len(scopes) - 1, -1, -1):
-            found = scopes[depth].get(name)
-            if found is None:
-                continue
-            meanings = {self._meaning(b, name, depth) for b in found}
-            return meanings.pop() if len(meanings) == 1 else None
-        return _UNBOUND
-
-    def _meaning(self, binding: Binding, name: str, depth: int) -> _Binding:
-        kind = binding.kind
-        if kind is BindingKind.PARAM:
-            if binding.annotation is not None:
-                model = annotation_model(binding.annotation, self.facts) or self._schema_class(
-                    binding.annotation
-                )
-                return (model, False) if model is not None else None
-            return self._self_or_cls(name, depth)
-        if kind is not BindingKind.ASSIGN:
-            return None
-        if binding.annotation is not None:
-            model = annotation_model(binding.annotation, self.facts)
-            return (model, False) if model is not None else None
-        return self._value_binding(binding.value)
-
-    def _schema_class(self, annotation: cst.BaseExpression) -> str | None:
-        """`schemas.UserCreate` (`from app import schemas`, or `from .schemas import
-        UserCreate`) when the project does not define it."""
-        members, _ = split_optional(annotation, self.facts)
-        if len(members) != 1:
-            return None
-        name = self.facts.resolve(unwrap_annotated(members[0], self.facts)[0])
-        parts = name.lstrip(".").split(".") if name else []
-        if len(parts) < 2 or parts[-2] not in SCHEMA_MODULES or not parts[-1][:1].isupper():
-            return None
-        return name if self.facts.class_of(name) is None else None
-
-    def _self_or_cls(self, name: str, depth: int) -> _Binding:
-        """The first parameter of a method of a Pydantic model: the instance, or the class
-        in a `@classmethod` (not in a `@staticmethod`)."""
-        owners = [i for i, n in enumerate(self.ancestors) if isinstance(n, SCOPE_NODES)]
-        if depth >= len(owners):
-            return None
-        i = owners[depth]
-        func = self.ancestors[i]
-        if not isinstance(func, cst.FunctionDef) or i < 2:
-            return None
-        owner = self.ancestors[i - 2]  # [..., ClassDef, IndentedBlock, FunctionDef]
-        info = pydantic_model(owner, self.facts) if isinstance(owner, cst.ClassDef) else None
-        params = [*func.params.posonly_params, *func.params.params]
-        if info is None or not params or params[0].name.value != name:
-            return None
-        if any(m.matches(d, STATICMETHOD_DECORATOR) for d in func.decorators):
-            return None
-        is_class = any(m.matches(d, CLASSMETHOD_DECORATOR) for d in func.decorators)
-        return (info.name, is_class)
-
-    def _value_binding(self, value: cst.BaseExpression | None) -> _Binding:
-        if not isinstance(value, cst.Call):
-            return None
-        func = value.func
-        if isinstance(func, cst.Attribute) and func.attr.value in _INSTANCE_FACTORIES:
-            func = func.value
-        model = model_name(func, self.facts)
-        return (model, False) if model is not None else None
 
     # --- calls ---------------------------------------------------------------------------
 
@@ -515,8 +423,8 @@ class PydanticV1Api(CodeRule):
             return
         if not isinstance(func.value, cst.Name):
             return
-        bound = self._receiver(func.value.value)
-        if bound is _UNBOUND:
+        bound = receiver(func.value.value, self.facts, self.ancestors)
+        if bound is UNBOUND:
             model = model_name(func.value, self.facts) if method in V1_CLASS_METHODS else None
             if model is None:
                 self._flag_distinct(node, method)
