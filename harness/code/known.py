@@ -259,3 +259,29 @@ V1_DISTINCT_KEYWORDS = {
     "json": frozenset({"exclude_unset", "exclude_none", "exclude_defaults", "by_alias"}),
     "copy": frozenset({"update"}),
 }
+#: Bases v2 moved out of `pydantic` or removed, as resolved names, and what replaces them.
+V1_BASES = {
+    **dict.fromkeys(
+        ("pydantic.BaseSettings", "pydantic.env_settings.BaseSettings"),
+        "`pydantic_settings.BaseSettings` (the pydantic-settings package)",
+    ),
+    "pydantic.generics.GenericModel": "`BaseModel` with `typing.Generic[T]`",
+}
+#: v1 functions and their v2 replacements.
+V1_FUNCTIONS = {
+    **dict.fromkeys(
+        ("pydantic.parse_obj_as", "pydantic.tools.parse_obj_as"),
+        "`TypeAdapter(T).validate_python(obj)`",
+    ),
+    **dict.fromkeys(
+        ("pydantic.parse_raw_as", "pydantic.tools.parse_raw_as"),
+        "`TypeAdapter(T).validate_json(data)`",
+    ),
+    **dict.fromkeys(
+        ("pydantic.schema_of", "pydantic.tools.schema_of"), "`TypeAdapter(T).json_schema()`"
+    ),
+    **dict.fromkeys(
+        ("pydantic.schema_json_of", "pydantic.tools.schema_json_of"),
+        "`json.dumps(TypeAdapter(T).json_schema())`",
+    ),
+}

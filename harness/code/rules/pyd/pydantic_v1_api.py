@@ -5,11 +5,13 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from harness.code.known import (
+    V1_BASES,
     V1_CLASS_METHODS,
     V1_DISTINCT_KEYWORDS,
     V1_DISTINCT_METHODS,
     V1_FIELD_CALLS,
     V1_FIELD_KEYWORDS,
+    V1_FUNCTIONS,
     V1_INSTANCE_METHODS,
     V1_VALIDATOR_DECORATORS,
 )
@@ -31,13 +33,17 @@ if TYPE_CHECKING:
 class PydanticV1Api(CodeRule):
     """
     ## What it does
-    Flags Pydantic v1 API: `@validator` / `@root_validator` imported from `pydantic` (any
-    alias); the v1 keywords `regex=`, `min_items=`, `max_items=`, `unique_items=`,
-    `allow_mutation=` and `const=` of `pydantic.Field(...)`, `constr(...)` and `conlist(...)`
-    (not of `sqlmodel.Field`); and v1 methods called on a receiver known to be a Pydantic
-    model: `.dict()`,
-    `.json()`, `.copy()`, `.parse_obj()`, `.parse_raw()`, `.parse_file()`, `.from_orm()`,
-    `.update_forward_refs()`, `.construct()`, `.schema()`, `.schema_json()`, `.validate()`.
+    Flags Pydantic v1 API:
+    - `@validator` / `@root_validator` imported from `pydantic` (any alias);
+    - `pydantic.BaseSettings` and `pydantic.generics.GenericModel` as a base;
+    - `parse_obj_as()`, `parse_raw_as()`, `schema_of()` and `schema_json_of()`;
+    - the v1 keywords `regex=`, `min_items=`, `max_items=`, `unique_items=`,
+      `allow_mutation=` and `const=` of `pydantic.Field(...)`, `constr(...)` and
+      `conlist(...)` (not of `sqlmodel.Field`);
+    - v1 methods called on a receiver known to be a Pydantic model: `.dict()`, `.json()`,
+      `.copy()`, `.parse_obj()`, `.parse_raw()`, `.parse_file()`, `.from_orm()`,
+      `.update_forward_refs()`, `.construct()`, `.schema()`, `.schema_json()`,
+      `.validate()`.
 
     These method names are common on other objects (`dict.copy()`, `response.json()`), so a
     call is only flagged when its receiver is known to be a model:
@@ -221,6 +227,16 @@ class PydanticV1Api(CodeRule):
                 """Call user.dict() or User.parse_obj(d)."""
                 return user
             '''),
+        # v2: pydantic-settings and TypeAdapter.
+        Valid("""
+            from pydantic import TypeAdapter
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                database_url: str
+
+            users = TypeAdapter(list[User]).validate_python([])
+            """),
         # Unknown receivers with generic method names and keywords: not Pydantic's.
         Valid("""
             def f(response, data, df, request):
@@ -336,6 +352,20 @@ class PydanticV1Api(CodeRule):
             """,
             line=8,
         ),
+        Invalid(
+            """
+            from typing import List
+
+            from pydantic import BaseSettings, parse_obj_as
+
+            class Settings(BaseSettings):
+                database_url: str
+
+            def load(rows) -> List[User]:
+                return parse_obj_as(List[User], rows)
+            """,
+            line=5,
+        ),
         # A class of the conventional `schemas` module; a v1-only keyword on any receiver.
         Invalid(
             """
@@ -385,6 +415,11 @@ class PydanticV1Api(CodeRule):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if pydantic_model(node, self.facts) is not None:
             self.site()
+        for base in node.bases:
+            target = base.value.value if isinstance(base.value, cst.Subscript) else base.value
+            new = V1_BASES.get(self.facts.resolve(target) or "")
+            if new is not None:
+                self.report(base, f"`{_tail(target)}` is Pydantic v1 API; use {new}")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         for deco in node.decorators:
@@ -404,6 +439,10 @@ class PydanticV1Api(CodeRule):
         func = node.func
         if any(a.keyword is not None and a.keyword.value in V1_FIELD_KEYWORDS for a in node.args):
             self._field_keywords(node)
+        if _tail(func) in _V1_FUNCTION_NAMES:
+            new = V1_FUNCTIONS.get(self.facts.resolve(func) or "")
+            if new is not None:
+                self.report(node, f"`{_tail(func)}()` is Pydantic v1 API; use {new}")
         if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
@@ -474,3 +513,13 @@ class PydanticV1Api(CodeRule):
         if info is None and method == "validate":
             return  # a guessed `schemas.X` may be a marshmallow schema: it has `validate`
         self.report(node, f"`.{method}()` is Pydantic v1 API; use `.{V1_INSTANCE_METHODS[method]}`")
+
+
+_V1_FUNCTION_NAMES = frozenset(name.rsplit(".", 1)[1] for name in V1_FUNCTIONS)
+
+
+def _tail(node: cst.BaseExpression) -> str | None:
+    """The last name of `a.b.c` or `c`."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return node.value if isinstance(node, cst.Name) else None
