@@ -59,6 +59,10 @@ LITERAL_SCALAR = (
 )
 
 
+#: What a `for` loop may run over for its variable to hold only literals.
+_LITERAL_ITERABLES = (cst.Tuple, cst.List, cst.Set, cst.Name)
+
+
 class Kind(Enum):
     """What an expression is, as far as SQL building goes."""
 
@@ -119,7 +123,7 @@ def classify(node: cst.BaseExpression, lookup: Lookup) -> Kind:
             return Kind.DYNAMIC
         receiver = classify(node.func.value, lookup)  # type: ignore[attr-defined]
         return Kind.LITERAL if receiver is Kind.LITERAL else receiver
-    if isinstance(node, cst.Tuple | cst.List):
+    if isinstance(node, cst.Tuple | cst.List | cst.Set):
         kinds = [classify(el.value, lookup) for el in node.elements]
         return Kind.LITERAL if all(k is Kind.LITERAL for k in kinds) else Kind.OTHER
     if isinstance(node, cst.UnaryOperation):
@@ -202,7 +206,8 @@ class SqlBuiltFromStringFormatting(CodeRule):
 
     Not flagged, because no input reaches the text: literals concatenated with literals
     (`"SELECT " + "1"`, implicit concatenation), f-strings that interpolate only literal
-    constants (a module-level `TABLE = "users"` or a local name bound only to literals), and
+    constants (a module-level `TABLE = "users"`, a local name bound only to literals, or a
+    loop variable over a literal tuple, list or set of them: `for table in ("users",)`), and
     parametrized queries (`text("... WHERE id = :id"), {"id": x}`,
     `cur.execute("... = %s", (x,))`), with bind markers built for an `IN` list: a string
     literal repeated (`"?" * len(ids)`, `["%s"] * n`) or joined
@@ -249,6 +254,18 @@ class SqlBuiltFromStringFormatting(CodeRule):
     name = "sql-built-from-string-formatting"
     message = "SQL text is built by string formatting; pass values as bound parameters"
     valid = (
+        # A loop over literal table names (a migration, a test fixture).
+        Valid("""
+            from sqlalchemy import text
+
+            TABLES = ("orders", "users")
+
+            def reset(conn):
+                for table in TABLES:
+                    conn.execute(text(f"TRUNCATE {table} CASCADE"))
+                for view in ["daily", "weekly"]:
+                    conn.execute(text(f"REFRESH MATERIALIZED VIEW {view}"))
+            """),
         # An HTTP client's `fetch` takes a URL, not SQL.
         Valid("""
             async def profile(http_client, user_id):
@@ -340,6 +357,15 @@ class SqlBuiltFromStringFormatting(CodeRule):
             """),
     )
     invalid = (
+        # The loop runs over the caller's values.
+        Invalid(
+            """
+            def purge(cursor, tables):
+                for table in tables:
+                    cursor.execute(f"DELETE FROM {table}")
+            """,
+            line=3,
+        ),
         # asyncpg: the table name formatted in, the id bound.
         Invalid(
             """
@@ -512,6 +538,10 @@ class SqlBuiltFromStringFormatting(CodeRule):
         return self._module_constant(name)
 
     def _binding_kind(self, name: str, binding: Binding) -> Kind:
+        if binding.kind is BindingKind.LOOP and isinstance(binding.value, _LITERAL_ITERABLES):
+            # `for table in ("users", "posts")`, or over a name bound to such a literal.
+            literal = classify(binding.value, self._lookup) is Kind.LITERAL
+            return Kind.LITERAL if literal else Kind.OTHER
         if binding.kind is not BindingKind.ASSIGN or binding.value is None:
             return Kind.OTHER  # a parameter, a loop variable, an import
         value = classify(binding.value, self._lookup)
