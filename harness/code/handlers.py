@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 #: Modules a handler may import just to report the error (`import logging`, then log).
 REPORTING_MODULES = frozenset({"logging", "traceback", "sys", "warnings"})
 #: Numbers: next to an empty collection they say nothing about what failed (`"total": 0`).
-NUMBER = m.Integer() | m.Float() | m.UnaryOperation(operator=m.Minus(), expression=m.Integer())
+NUMBER = (
+    m.Integer()
+    | m.Float()
+    | m.UnaryOperation(operator=m.Minus(), expression=m.Integer() | m.Float())
+)
 #: Statements that neither handle nor propagate: `pass`, `continue`, `break`.
 NO_OP_STATEMENT = m.Pass() | m.Continue() | m.Break()
 #: An expression statement with no effect: `...` or a bare string (a comment in disguise).
