@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from harness.code.known import FASTAPI_PARAMETERS
-from harness.code.matchers import unwrap_annotated
+from harness.code.matchers import split_optional, unwrap_annotated
 from harness.code.names import BindingKind
 from harness.code.provides import is_route
 from harness.code.rule import CodeRule
@@ -192,6 +192,9 @@ class HttpExceptionInService(CodeRule):
 
             def api_key(key: Annotated[str, Header()]):
                 raise HTTPException(status_code=403)
+
+            def tenant(tenant_id: Annotated[str, Header()] | None = None):
+                raise HTTPException(status_code=400)
 
             @router.get("/me")
             def me():
@@ -385,10 +388,12 @@ class HttpExceptionInService(CodeRule):
         for param in params:
             if isinstance(param.default, cst.Call) and self._is_parameter(param.default):
                 return True
-            if param.annotation is not None:  # `Annotated[str, Header()]`
-                _, extras = unwrap_annotated(param.annotation.annotation, self.facts)
-                if any(isinstance(x, cst.Call) and self._is_parameter(x) for x in extras):
-                    return True
+            if param.annotation is not None:  # `Annotated[str, Header()]`, also in `| None`
+                members, _ = split_optional(param.annotation.annotation, self.facts)
+                for member in members:
+                    _, extras = unwrap_annotated(member, self.facts)
+                    if any(isinstance(x, cst.Call) and self._is_parameter(x) for x in extras):
+                        return True
         return False
 
     def _is_parameter(self, call: cst.Call) -> bool:
