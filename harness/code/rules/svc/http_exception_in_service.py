@@ -7,7 +7,7 @@ import libcst as cst
 
 from harness.code.known import FASTAPI_PARAMETERS
 from harness.code.matchers import UNION_ORIGINS, subscript_args, unwrap_annotated
-from harness.code.names import BindingKind
+from harness.code.names import BindingKind, scope_statements
 from harness.code.provides import is_route
 from harness.code.rule import CodeRule
 from harness.code.unit import Role
@@ -50,7 +50,8 @@ class HttpExceptionInService(CodeRule):
     `HTTPException` that is not imported from FastAPI or Starlette. Subclasses defined in
     another file of the project (`app/errors.py`) count as well. A local variable is
     followed when every assignment of it in the function builds the same class
-    (`error = HTTPException(409)`, then `raise error`).
+    (`error = HTTPException(409)`, then `raise error`), and so is a module-level function
+    of the file or the project whose every `return` builds one (`raise not_found(id)`).
 
     Service code is a module whose role is service or repository (from the template, or the
     path: `services/`, `user_repository.py`, `crud.py`), and, in any module, a class whose
@@ -213,6 +214,19 @@ class HttpExceptionInService(CodeRule):
             """),
     )
     invalid = (
+        Invalid(
+            """
+            from fastapi import HTTPException, status
+
+            def not_found(what: str) -> HTTPException:
+                return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+            class OrderService:
+                async def get(self, order_id):
+                    raise not_found("order")
+            """,
+            line=8,
+        ),
         Invalid(
             """
             from fastapi import HTTPException
@@ -419,6 +433,9 @@ class HttpExceptionInService(CodeRule):
             return
         if isinstance(exc, cst.Name):
             exc = self._bound_call(exc.value) or exc
+        if isinstance(exc, cst.Call) and self._builds_http_error(exc):
+            self.report(node)
+            return
         target = exc.func if isinstance(exc, cst.Call) else exc
         name = self.facts.resolve(target)
         if name is None:
@@ -427,6 +444,20 @@ class HttpExceptionInService(CodeRule):
             self._is_http_error(self.facts, name)
         ):
             self.report(node)
+
+    def _builds_http_error(self, call: cst.Call) -> bool:
+        """`raise not_found(order_id)`: a module-level function of the unit or the project
+        whose every `return` builds an HTTP error."""
+        fn = self.facts.function_of(self.facts.resolve(call.func))
+        if fn is None:
+            return False
+        values = [
+            stmt.value for stmt in scope_statements(fn.node.body) if isinstance(stmt, cst.Return)
+        ]
+        return bool(values) and all(
+            isinstance(v, cst.Call) and self._is_http_error(fn.facts, fn.facts.resolve(v.func))
+            for v in values
+        )
 
     def _bound_call(self, name: str) -> cst.Call | None:
         """`error = HTTPException(404)` then `raise error`: the call, when every binding of
