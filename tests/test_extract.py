@@ -238,3 +238,36 @@ def test_arbitrary_text_never_raises(reply: str, finish_reason: str | None) -> N
     for unit in ex.units:
         result = check_unit(unit)
         assert result.status in ("ok", "parse-error")
+
+
+def test_an_indented_method_fragment_is_checked_as_methods_of_a_class() -> None:
+    reply = (
+        "Replace the method:\n\n```python\n"
+        "    async def get_user(self, user_id: UUID) -> User:\n"
+        "        try:\n"
+        "            return await self.session.get(User, user_id)\n"
+        "        except Exception:\n"
+        "            return None\n"
+        "```\n"
+    )
+    ex = extract(reply, role=Role.SERVICE)
+    assert ex.outcome == "code"
+    (unit,) = ex.units
+    assert unit.source.splitlines()[1] == "    async def get_user(self, user_id: UUID) -> User:"
+    assert unit.first_line == 3  # the added class line sits on the fence line
+    result = check_unit(unit)
+    assert result.status == "ok"
+    (finding,) = result.findings  # EXC001; `self` needs no annotation in a method
+    assert finding.code == "EXC001"
+    lines = reply.splitlines()
+    assert lines[finding.line + unit.first_line - 2].strip() == "except Exception:"
+    assert finding.col == 9  # the reply's own column
+
+
+def test_an_indented_block_of_statements_is_dedented() -> None:
+    reply = "```python\n    rows = session.query(User).all()\n    total = len(rows)\n```\n"
+    ex = extract(reply)
+    (unit,) = ex.units
+    assert unit.source == "rows = session.query(User).all()\ntotal = len(rows)\n"
+    assert unit.first_line == 2
+    assert [f.code for f in check_unit(unit).findings] == ["SQA006"]

@@ -122,7 +122,7 @@ def _extract(reply: str, role: Role, default_path: str, finish_reason: str | Non
         # Where the text was cut decides: a block the model never closed is cut off when the
         # reply hit its length limit, or when nothing says why it ended and the code does not
         # parse; a model that stopped on its own just forgot the fence.
-        if cut_off or (finish_reason is None and not _parses(unclosed.lines)):
+        if cut_off or (finish_reason is None and not _parses_as_module(unclosed.lines)):
             return Extraction(
                 "truncated",
                 units,
@@ -151,7 +151,7 @@ def _untagged_python(block: _Block, tagged_exist: bool) -> bool:
     first = next((ln.strip() for ln in block.lines if ln.strip()), "")
     if TREE_OR_SHELL_RE.match(first):
         return False
-    return not tagged_exist or _parses(block.lines)
+    return not tagged_exist or _parses_as_module(block.lines)
 
 
 def _has_code(lines: tuple[str, ...]) -> bool:
@@ -264,8 +264,43 @@ def _units(blocks: list[_Block], role: Role, default_path: str) -> tuple[CodeUni
         if path is None:
             unnamed += 1
             path = _numbered(default_path, unnamed)
-        units.append(_unit(_source(block.lines), path, role, block.first_line))
+        lines, added = _as_module(block.lines)
+        units.append(_unit(_source(lines), path, role, block.first_line - added))
     return tuple(units)
+
+
+#: The line put before a block indented as a class body (methods lifted from their class).
+FRAGMENT_CLASS = "class Fragment:  # added by prompt-harness: the reply's code is indented"
+_METHOD_RE = re.compile(r"^(?:async\s+)?def\s+\w+\s*\(\s*(?:self|cls)\b")
+
+
+def _as_module(lines: tuple[str, ...]) -> tuple[tuple[str, ...], int]:
+    """A block indented as a whole is a fragment: methods of a class (`def get(self, ...)`)
+    get a class line before them, so they stay methods and keep their columns; other code
+    is dedented. Returns the lines and how many were added before them."""
+    margin = _margin(lines)
+    if not margin:
+        return lines, 0
+    code = [ln[len(margin) :] for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    first = next((ln for ln in code if not ln.startswith("@")), "")
+    if _METHOD_RE.match(first):
+        wrapped = (FRAGMENT_CLASS, *lines)
+        if _parses(wrapped):
+            return wrapped, 1
+    dedented = tuple(ln[len(margin) :] if ln.strip() else "" for ln in lines)
+    return (dedented, 0) if _parses(dedented) else (lines, 0)
+
+
+def _margin(lines: tuple[str, ...]) -> str:
+    """The leading whitespace every non-blank line shares ("" for most blocks)."""
+    indents = [ln[: len(ln) - len(ln.lstrip())] for ln in lines if ln.strip()]
+    if not indents or not all(indents):
+        return ""
+    margin = indents[0]
+    for indent in indents[1:]:
+        while not indent.startswith(margin):
+            margin = margin[:-1]
+    return margin
 
 
 def _unit(source: str, path: str, role: Role, first_line: int) -> CodeUnit:
@@ -290,6 +325,10 @@ def _source(lines: tuple[str, ...] | list[str]) -> str:
 
 def _parses(lines: tuple[str, ...] | list[str]) -> bool:
     return _parse_tree(_source(lines)) is not None
+
+
+def _parses_as_module(lines: tuple[str, ...]) -> bool:
+    return _parses(_as_module(lines)[0])
 
 
 #: Python's parser takes quadratic time on some long malformed lines; text past these is
