@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 import warnings
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -278,29 +279,17 @@ def _as_module(lines: tuple[str, ...]) -> tuple[tuple[str, ...], int]:
     """A block indented as a whole is a fragment: methods of a class (`def get(self, ...)`)
     get a class line before them, so they stay methods and keep their columns; other code
     is dedented. Returns the lines and how many were added before them."""
-    margin = _margin(lines)
-    if not margin:
-        return lines, 0
-    code = [ln[len(margin) :] for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-    first = next((ln for ln in code if not ln.startswith("@")), "")
-    if _METHOD_RE.match(first):
+    dedented = tuple(textwrap.dedent("\n".join(lines)).split("\n"))
+    if dedented == tuple(ln if ln.strip() else "" for ln in lines):
+        return lines, 0  # no margin
+    code = (
+        ln for ln in dedented if ln.strip() and not ln.lstrip().startswith("#") and ln[0] != "@"
+    )
+    if _METHOD_RE.match(next(code, "")):
         wrapped = (FRAGMENT_CLASS, *lines)
         if _parses(wrapped):
             return wrapped, 1
-    dedented = tuple(ln[len(margin) :] if ln.strip() else "" for ln in lines)
     return (dedented, 0) if _parses(dedented) else (lines, 0)
-
-
-def _margin(lines: tuple[str, ...]) -> str:
-    """The leading whitespace every non-blank line shares ("" for most blocks)."""
-    indents = [ln[: len(ln) - len(ln.lstrip())] for ln in lines if ln.strip()]
-    if not indents or not all(indents):
-        return ""
-    margin = indents[0]
-    for indent in indents[1:]:
-        while not indent.startswith(margin):
-            margin = margin[:-1]
-    return margin
 
 
 def _unit(source: str, path: str, role: Role, first_line: int) -> CodeUnit:

@@ -217,14 +217,18 @@ def positional_args(call: cst.Call) -> Iterator[cst.BaseExpression]:
             yield arg.value
 
 
+def name_tail(node: cst.BaseExpression) -> str | None:
+    """Last name of `a.b.c` or `c`; None for anything else."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Name):
+        return node.value
+    return None
+
+
 def callee_tail(call: cst.Call) -> str | None:
     """Last name of the callee: `relationship` for `sa.orm.relationship(...)`."""
-    func = call.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    if isinstance(func, cst.Name):
-        return func.value
-    return None
+    return name_tail(call.func)
 
 
 def local_aliases(facts: Facts, targets: frozenset[str]) -> frozenset[str]:

@@ -15,6 +15,7 @@ from harness.code.known import (
     V1_INSTANCE_METHODS,
     V1_VALIDATOR_DECORATORS,
 )
+from harness.code.matchers import name_tail
 from harness.code.models import (
     class_defines,
     is_pydantic_v1_namespace,
@@ -419,7 +420,7 @@ class PydanticV1Api(CodeRule):
             target = base.value.value if isinstance(base.value, cst.Subscript) else base.value
             new = V1_BASES.get(self.facts.resolve(target) or "")
             if new is not None:
-                self.report(base, f"`{_tail(target)}` is Pydantic v1 API; use {new}")
+                self.report(base, f"`{name_tail(target)}` is Pydantic v1 API; use {new}")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         for deco in node.decorators:
@@ -439,10 +440,10 @@ class PydanticV1Api(CodeRule):
         func = node.func
         if any(a.keyword is not None and a.keyword.value in V1_FIELD_KEYWORDS for a in node.args):
             self._field_keywords(node)
-        if _tail(func) in _V1_FUNCTION_NAMES:
+        if name_tail(func) in _V1_FUNCTION_NAMES:
             new = V1_FUNCTIONS.get(self.facts.resolve(func) or "")
             if new is not None:
-                self.report(node, f"`{_tail(func)}()` is Pydantic v1 API; use {new}")
+                self.report(node, f"`{name_tail(func)}()` is Pydantic v1 API; use {new}")
         if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
@@ -516,10 +517,3 @@ class PydanticV1Api(CodeRule):
 
 
 _V1_FUNCTION_NAMES = frozenset(name.rsplit(".", 1)[1] for name in V1_FUNCTIONS)
-
-
-def _tail(node: cst.BaseExpression) -> str | None:
-    """The last name of `a.b.c` or `c`."""
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    return node.value if isinstance(node, cst.Name) else None

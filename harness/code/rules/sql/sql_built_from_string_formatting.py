@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 import libcst.matchers as m
 
-from harness.code.matchers import local_aliases
+from harness.code.matchers import callee_tail, local_aliases
 from harness.code.names import Binding, BindingKind
 from harness.code.rule import CodeRule
 from harness.registry import Invalid, Valid
@@ -163,12 +163,6 @@ def _joined(items: cst.BaseExpression, lookup: Lookup) -> Kind:
 
 
 _READ_SQL_NAMES = frozenset(name.rsplit(".", 1)[1] for name in READ_SQL_FUNCTIONS)
-
-
-def _callee_name(func: cst.BaseExpression) -> str | None:
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return func.value if isinstance(func, cst.Name) else None
 
 
 def _names_a_connection(node: cst.BaseExpression) -> bool:
@@ -577,7 +571,7 @@ class SqlBuiltFromStringFormatting(CodeRule):
         elif self._is_text_call(node):
             sql = node.args[0].value if node.args else None
         elif (
-            _callee_name(func) in _READ_SQL_NAMES and self.facts.resolve(func) in READ_SQL_FUNCTIONS
+            callee_tail(node) in _READ_SQL_NAMES and self.facts.resolve(func) in READ_SQL_FUNCTIONS
         ):
             sql = _statement_arg(node)
         else:
