@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import libcst as cst
+import libcst.matchers as m
 
 from harness.code.evidence import response_model_classes
 from harness.code.matchers import (
     CONFIG_DICT_CALLS,
     PYDANTIC_FIELD_CALLS,
+    TRUE_LITERAL,
     UNION_ORIGINS,
     class_attributes,
     class_defines,
@@ -230,7 +232,7 @@ def reads_orm_objects(info: ClassInfo, facts: Facts) -> bool:
     `orm_mode = True`: it is built from ORM rows, a read model whatever its name."""
     config = effective_config(info, facts)
     return any(
-        isinstance(value := config.get(key), cst.Name) and value.value == "True"
+        (value := config.get(key)) is not None and m.matches(value, TRUE_LITERAL)
         for key in ("from_attributes", "orm_mode")
     )
 

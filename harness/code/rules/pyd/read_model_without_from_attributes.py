@@ -1,16 +1,14 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from harness.code.evidence import orm_built_models
 from harness.code.facts import ClassInfo
-from harness.code.matchers import TRUE_LITERAL
 from harness.code.models import (
-    effective_config,
     external_bases,
     has_opaque_config,
     is_read_model,
+    reads_orm_objects,
 )
 from harness.code.subjects import PydanticModelRule
 from harness.registry import Invalid, Valid
@@ -313,12 +311,7 @@ class ReadModelWithoutFromAttributes(PydanticModelRule):
             return
         if has_opaque_config(info, self.facts):
             return
-        config = effective_config(info, self.facts)
-        value = config.get("from_attributes")
-        if value is not None and m.matches(value, TRUE_LITERAL):
-            return
-        orm_mode = config.get("orm_mode")
-        if orm_mode is not None and m.matches(orm_mode, TRUE_LITERAL):
+        if reads_orm_objects(info, self.facts):
             return
         message = (
             f"Read model `{info.name}` lacks `from_attributes=True`; it is built from ORM objects"

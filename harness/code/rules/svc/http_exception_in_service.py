@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from harness.code.known import FASTAPI_PARAMETERS
-from harness.code.matchers import UNION_ORIGINS, subscript_args, unwrap_annotated
+from harness.code.models import annotation_metadata
 from harness.code.names import BindingKind, scope_statements
 from harness.code.provides import is_route
 from harness.code.rule import CodeRule
@@ -404,21 +403,10 @@ class HttpExceptionInService(CodeRule):
             if isinstance(param.default, cst.Call) and self._is_parameter(param.default):
                 return True
             if param.annotation is not None:  # `Annotated[str, Header()]`, also in `| None`
-                extras = self._annotated_extras(param.annotation.annotation)
+                extras = annotation_metadata(param.annotation.annotation, self.facts)
                 if any(isinstance(x, cst.Call) and self._is_parameter(x) for x in extras):
                     return True
         return False
-
-    def _annotated_extras(self, node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-        """The metadata of `Annotated[...]`, also as a member of a union."""
-        inner, extras = unwrap_annotated(node, self.facts)
-        yield from extras
-        if isinstance(inner, cst.BinaryOperation) and isinstance(inner.operator, cst.BitOr):
-            yield from self._annotated_extras(inner.left)
-            yield from self._annotated_extras(inner.right)
-        elif isinstance(inner, cst.Subscript) and self.facts.resolve(inner.value) in UNION_ORIGINS:
-            for arg in subscript_args(inner):
-                yield from self._annotated_extras(arg)
 
     def _is_parameter(self, call: cst.Call) -> bool:
         return self.facts.resolve(call.func) in FASTAPI_PARAMETERS
